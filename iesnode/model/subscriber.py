@@ -59,9 +59,7 @@ class Subscriber(BaseModel):
     network_id: str | None = Field(
         default=None, validation_alias=AliasChoices("network_id", "networkId")
     )
-    domains: tuple[str, ...] = Field(
-        default=(), validation_alias=AliasChoices("domains", "domain")
-    )
+    domains: tuple[str, ...] = Field(default=(), validation_alias=AliasChoices("domains", "domain"))
     city: str | None = None
     country: str | None = None
     valid_from: datetime | None = Field(

@@ -59,8 +59,10 @@ def detect_dialect(doc: Any) -> Dialect:
             "CTX_MISSING_FIELD", "context is required and must be an object", path="context"
         )
     version = ctx.get("version")
-    if "transactionId" in ctx or "messageId" in ctx or (
-        isinstance(version, str) and version.startswith("2")
+    if (
+        "transactionId" in ctx
+        or "messageId" in ctx
+        or (isinstance(version, str) and version.startswith("2"))
     ):
         return Dialect.V2
     if "core_version" in ctx or ("location" not in ctx and ("city" in ctx or "country" in ctx)):
@@ -81,7 +83,9 @@ def _read_error(raw: Any) -> ErrorDetail | None:
     code = raw.get("code", raw.get("errorCode", ""))
     message = raw.get("message", raw.get("errorMessage", ""))
     path = raw.get("path", raw.get("paths"))
-    return ErrorDetail(code=str(code), message=str(message), path=None if path is None else str(path))
+    return ErrorDetail(
+        code=str(code), message=str(message), path=None if path is None else str(path)
+    )
 
 
 def read_envelope(doc: dict[str, Any], dialect: Dialect | None = None) -> Envelope:
@@ -123,6 +127,21 @@ def _timestamp(moment: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def _write_location(ctx: Context) -> dict[str, Any]:
+    """v0.9 writes flat city/country; v1.1 and v2 write ``location.{city,country}.code``."""
+    if ctx.dialect is Dialect.V09:
+        return {k: v for k, v in (("city", ctx.city), ("country", ctx.country)) if v is not None}
+    location = ctx.extra.get("location")
+    if location is None and ctx.city is None and ctx.country is None:
+        return {}
+    loc = dict(location) if isinstance(location, dict) else {}
+    if ctx.city is not None:
+        loc["city"] = {**(loc.get("city") or {}), "code": ctx.city}
+    if ctx.country is not None:
+        loc["country"] = {**(loc.get("country") or {}), "code": ctx.country}
+    return {"location": loc}
+
+
 def _write_context(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if ctx.dialect is Dialect.V2:
@@ -136,19 +155,7 @@ def _write_context(ctx: Context) -> dict[str, Any]:
     for name, value in values.items():
         if value is not None:
             out[names[name]] = value
-    location = ctx.extra.get("location")
-    if ctx.dialect is Dialect.V09:
-        if ctx.city is not None:
-            out["city"] = ctx.city
-        if ctx.country is not None:
-            out["country"] = ctx.country
-    elif location is not None or ctx.city is not None or ctx.country is not None:
-        loc = dict(location) if isinstance(location, dict) else {}
-        if ctx.city is not None:
-            loc["city"] = {**(loc.get("city") or {}), "code": ctx.city}
-        if ctx.country is not None:
-            loc["country"] = {**(loc.get("country") or {}), "code": ctx.country}
-        out["location"] = loc
+    out.update(_write_location(ctx))
     for key, value in ctx.extra.items():
         if key != "location":
             out.setdefault(key, value)

@@ -29,7 +29,7 @@ _SECONDS = {
 
 def parse_duration(text: str) -> float:
     """Return the duration in seconds; raise ``ValueError`` naming the bad input."""
-    match = _DURATION.match(text.strip().upper()) if isinstance(text, str) else None
+    match = _DURATION.match(text.strip().upper())
     if match is None:
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as 'PT30S'")
     return sum(float(v) * _SECONDS[k] for k, v in match.groupdict().items() if v is not None)

@@ -165,11 +165,15 @@ def parse_authorization(
         )
     headers = " ".join(fields.get("headers", SIGNED_HEADERS).split())
     if headers != SIGNED_HEADERS:
-        raise _malformed(f"headers must be {SIGNED_HEADERS!r}, got {headers!r}", header_name, gateway)
+        raise _malformed(
+            f"headers must be {SIGNED_HEADERS!r}, got {headers!r}", header_name, gateway
+        )
     try:
         created, expires = int(fields["created"]), int(fields["expires"])
     except ValueError:
-        raise _malformed("created and expires must be integer Unix seconds", header_name, gateway)
+        raise _malformed(
+            "created and expires must be integer Unix seconds", header_name, gateway
+        ) from None
     return SignatureHeader(
         subscriber_id, key_id, _ALGORITHM, created, expires, headers, fields["signature"]
     )

@@ -51,7 +51,9 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         """Return the value or None."""
-        value: bytes | None = await self._client.get(self._prefix + key)
+        value = await self._client.get(self._prefix + key)
+        if isinstance(value, str):  # only when a caller built the client with decode_responses
+            return value.encode()
         return value
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
