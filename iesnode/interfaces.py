@@ -54,6 +54,10 @@ class Transport(Protocol):
         """POST ``body`` to ``url``; raise ``TransportError`` when no answer arrives."""
         ...
 
+    async def get(self, url: str, headers: Mapping[str, str], timeout: float) -> Reply:
+        """GET ``url`` (registry lookups); raise ``TransportError`` when no answer arrives."""
+        ...
+
 
 class SubscriberDirectory(Protocol):
     """Where a node learns other participants' keys and addresses."""
