@@ -19,11 +19,13 @@ request, 20009 late callback).
     │   ├── PayloadTooLarge (413)
     │   ├── UnsupportedMediaType (415)
     │   ├── UnknownAction (404)
+    │   ├── ServiceUnavailable (503)    registry unreachable, queue down
     │   └── BusinessError (no HTTP)     raised by handlers, sent in an on_* error
     └── ClientError                     our outbound call did not get what it needed
         ├── TransportError              connection refused, timeout, DNS
         ├── NackReceived                the peer answered NACK
-        └── CallbackTimeout             no callback before the request's ttl
+        ├── CallbackTimeout             no callback before the request's ttl
+        └── CallbackError               the callback carried an error instead of a result
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import ClassVar
 __all__ = [
     "AuthError",
     "BusinessError",
+    "CallbackError",
     "CallbackTimeout",
     "ClientError",
     "ConfigError",
@@ -41,6 +44,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProtocolError",
     "RequestRejected",
+    "ServiceUnavailable",
     "TransportError",
     "UnknownAction",
     "UnsupportedMediaType",
@@ -124,6 +128,12 @@ class UnknownAction(ProtocolError):
     http_status = 404
 
 
+class ServiceUnavailable(ProtocolError):
+    """A dependency we need to judge the request (registry, queue) is unreachable: HTTP 503."""
+
+    http_status = 503
+
+
 class BusinessError(ProtocolError):
     """Raised by a BPP handler; sent to the BAP as the ``error`` of the ``on_*`` callback."""
 
@@ -173,3 +183,14 @@ class CallbackTimeout(ClientError):
         self.action = action
         self.message_id = message_id
         self.ttl = ttl
+
+
+class CallbackError(ClientError):
+    """The ``on_*`` callback carried an error (e.g. a BPP's business error)."""
+
+    def __init__(self, action: str, code: str, message: str, path: str | None) -> None:
+        super().__init__(f"{action} error {code}: {message} (path={path})")
+        self.action = action
+        self.code = code
+        self.message = message
+        self.path = path

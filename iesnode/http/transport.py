@@ -16,14 +16,22 @@ __all__ = ["AiohttpTransport"]
 class AiohttpTransport:
     """Outbound HTTP over one pooled ``aiohttp.ClientSession``.
 
-    Create it inside a running event loop; close it with :meth:`aclose`.
+    The session is opened on first use (inside the running loop); close it with
+    :meth:`aclose`.
     """
 
     def __init__(self, *, limit: int = 256, user_agent: str = "iesnode") -> None:
-        connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector, headers={"User-Agent": user_agent}, auto_decompress=True
-        )
+        self._limit = limit
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self._user_agent}
+            )
+        return self._session
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
@@ -44,7 +52,7 @@ class AiohttpTransport:
         timeout: float,
     ) -> Reply:
         try:
-            async with self._session.request(
+            async with self._open().request(
                 method,
                 url,
                 data=body,
@@ -61,4 +69,6 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

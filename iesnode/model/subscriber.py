@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Role", "Subscriber", "SubscriberQuery", "SubscriberStatus"]
 
@@ -68,6 +70,12 @@ class Subscriber(BaseModel):
     valid_until: datetime | None = Field(
         default=None, validation_alias=AliasChoices("valid_until", "validUntil")
     )
+
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _one_domain(cls, value: Any) -> Any:
+        """Beckn v1 registries give one ``domain`` string; DeDi gives a list."""
+        return (value,) if isinstance(value, str) else value
 
 
 class SubscriberQuery(BaseModel):

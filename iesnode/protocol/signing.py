@@ -115,7 +115,11 @@ def _malformed(reason: str, header_name: str, gateway: bool) -> AuthError:
 
 
 def parse_authorization(
-    value: str, *, header_name: str = "Authorization", gateway: bool = False
+    value: str,
+    *,
+    header_name: str = "Authorization",
+    gateway: bool = False,
+    signed_headers: str = SIGNED_HEADERS,
 ) -> SignatureHeader:
     """Parse a Beckn signature header tolerantly.
 
@@ -163,10 +167,10 @@ def parse_authorization(
             path=header_name,
             gateway=gateway,
         )
-    headers = " ".join(fields.get("headers", SIGNED_HEADERS).split())
-    if headers != SIGNED_HEADERS:
+    headers = " ".join(fields.get("headers", signed_headers).split())
+    if headers != signed_headers:
         raise _malformed(
-            f"headers must be {SIGNED_HEADERS!r}, got {headers!r}", header_name, gateway
+            f"headers must be {signed_headers!r}, got {headers!r}", header_name, gateway
         )
     try:
         created, expires = int(fields["created"]), int(fields["expires"])

@@ -1,0 +1,187 @@
+"""The aiohttp application: Beckn endpoints, ``/health``, ``/metrics`` and the NACK middleware.
+
+Routes only read bytes, hand them to the node's inbound pipeline and write what
+comes back; exactly one middleware turns a :class:`~iesnode.errors.ProtocolError`
+into a NACK in the caller's dialect (``DESIGN.md`` section 4, "Rejections").
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from iesnode.errors import (
+    AuthError,
+    PayloadTooLarge,
+    ProtocolError,
+    UnknownAction,
+)
+from iesnode.model.envelope import Dialect
+from iesnode.protocol.acks import ack_body
+from iesnode.protocol.actions import canonical
+from iesnode.protocol.dialects import detect_dialect
+from iesnode.protocol.inbound import GATEWAY_HEADER, LEGACY_GATEWAY_HEADER, Exchange
+
+if TYPE_CHECKING:
+    from iesnode.node import Node
+
+__all__ = ["NODE", "make_app"]
+
+NODE: web.AppKey[Node] = web.AppKey("node")
+_EXCHANGE = "iesnode.exchange"
+_JSON = "application/json"
+log = structlog.get_logger(__name__)
+
+
+def _sniff_dialect(ex: Exchange | None) -> Dialect:
+    if ex is None:
+        return Dialect.V2
+    if ex.dialect is not None:
+        return ex.dialect
+    try:
+        return detect_dialect(json.loads(ex.body))
+    except (ValueError, ProtocolError):
+        return Dialect.V2
+
+
+def _nack(node: Node, request: web.Request, exc: ProtocolError) -> web.Response:
+    ex: Exchange | None = request.get(_EXCHANGE)
+    dialect = _sniff_dialect(ex)
+    message_id = ex.envelope.context.message_id if ex and ex.envelope else ""
+    body = ack_body(
+        dialect,
+        error=exc,
+        signer=node.signer,
+        request_body=ex.body if ex else b"",
+        message_id=message_id,
+        now=int(node.clock.now()),
+    )
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthError):
+        challenge = (
+            f'Signature realm="{node.signer.subscriber_id}",headers="(created) (expires) digest"'
+        )
+        headers["Proxy-Authenticate" if exc.gateway else "WWW-Authenticate"] = challenge
+        node.metrics.signature_failures.labels(exc.code).inc()
+        if ex is not None and (sig := ex.gateway_signature or ex.signature) is not None:
+            log.warning(
+                "signature_rejected",
+                code=exc.code,
+                created=sig.created,
+                expires=sig.expires,
+                now=int(node.clock.now()),
+            )
+    action = ex.action if ex else request.match_info.get("action", "?")
+    log.info("nack", action=action, code=exc.code, path=exc.path, reason=exc.message)
+    node.metrics.requests.labels(action, exc.code).inc()
+    return web.Response(status=exc.http_status, body=body, content_type=_JSON, headers=headers)
+
+
+@web.middleware
+async def nack_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn protocol errors into NACKs and anything unexpected into a 500 NACK without details."""
+    structlog.contextvars.clear_contextvars()
+    node = request.app[NODE]
+    try:
+        return await handler(request)
+    except ProtocolError as exc:
+        return _nack(node, request, exc)
+    except web.HTTPNotFound:
+        missing = UnknownAction("CTX_UNKNOWN_ACTION", f"no endpoint {request.path}", path="$path")
+        return _nack(node, request, missing)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request_failed", path=request.path)
+        failure = ProtocolError("INTERNAL_ERROR", "the node failed to process the request")
+        response = _nack(node, request, failure)
+        response.set_status(500)
+        return response
+
+
+async def beckn_endpoint(request: web.Request) -> web.Response:
+    """``POST /{action}`` and ``POST /beckn/{action}``: verify, route, ACK."""
+    node = request.app[NODE]
+    started = time.perf_counter()
+    name = request.match_info["action"]
+    action = canonical(name)
+    if action is None or action not in node.served_actions:
+        raise UnknownAction(
+            "CTX_UNKNOWN_ACTION",
+            f"this node ({', '.join(sorted(node.roles))}) does not serve {name!r}",
+            path="$path",
+        )
+    limit = node.settings.security.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            "SCH_PAYLOAD_TOO_LARGE",
+            f"body is {request.content_length} bytes; the limit is {limit}",
+            path="$",
+        )
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(
+            "SCH_PAYLOAD_TOO_LARGE", f"body is over the limit of {limit} bytes", path="$"
+        ) from None
+    headers = request.headers
+    ex = Exchange(
+        action=action,
+        body=body,
+        content_type=headers.get("Content-Type", ""),
+        authorization=headers.getall("Authorization", []),
+        gateway_authorization=headers.getall(GATEWAY_HEADER, [])
+        or headers.getall(LEGACY_GATEWAY_HEADER, []),
+        received_at=node.clock.now(),
+    )
+    request[_EXCHANGE] = ex
+    envelope = await node.verifier.verify(ex)
+    ctx = envelope.context
+    structlog.contextvars.bind_contextvars(
+        action=ctx.action,
+        transaction_id=ctx.transaction_id,
+        message_id=ctx.message_id,
+        subscriber_id=ex.sender.subscriber_id if ex.sender else None,
+    )
+    status, payload = await node.accept(ex, envelope)
+    node.metrics.requests.labels(action, "ACK").inc()
+    node.metrics.ack_latency.labels(action).observe(time.perf_counter() - started)
+    return web.Response(status=status, body=payload, content_type=_JSON)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness plus who we are."""
+    node = request.app[NODE]
+    return web.json_response(
+        {
+            "status": "ok",
+            "subscriber_id": node.signer.subscriber_id,
+            "roles": sorted(node.roles),
+            "url": node.public_url,
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    node = request.app[NODE]
+    return web.Response(
+        body=node.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"}
+    )
+
+
+def make_app(node: Node) -> web.Application:
+    """The node's aiohttp application."""
+    limit = node.settings.security.max_body_bytes
+    app = web.Application(middlewares=[nack_middleware], client_max_size=limit)
+    app[NODE] = node
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/beckn/{action}", beckn_endpoint)
+    app.router.add_post("/{action}", beckn_endpoint)
+    return app

@@ -1,0 +1,336 @@
+"""The composition root: ``build(settings) -> Node``, the only place choosing implementations.
+
+Without ``[redis] url`` every seam is in-process (the embedded default used by
+``iesnode demo``); with it, lookup cache, replay guard, callback inbox and outbox
+live in Redis, so several node processes behind one address share them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+
+from iesnode.clock import SystemClock
+from iesnode.errors import BusinessError, ConfigError
+from iesnode.http.app import make_app
+from iesnode.http.transport import AiohttpTransport
+from iesnode.interfaces import (
+    CallbackInbox,
+    Clock,
+    Outbox,
+    ReplayGuard,
+    SubscriberDirectory,
+    Transport,
+)
+from iesnode.metrics import NodeMetrics
+from iesnode.model.envelope import Context, Envelope
+from iesnode.protocol.acks import ack_body
+from iesnode.protocol.actions import ACTIONS, CALLBACKS, is_callback
+from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
+from iesnode.protocol.jobs import DeliverJob, encode_job
+from iesnode.protocol.roles.bap import BapReceiver
+from iesnode.protocol.roles.bap_client import BapClient, BapProfile
+from iesnode.protocol.roles.bpp import BppRole, HandlerRegistry
+from iesnode.protocol.roles.gateway import GatewayRole
+from iesnode.protocol.roles.worker import DeliveryPolicy, JobWorker
+from iesnode.protocol.schema import SchemaRegistry
+from iesnode.protocol.signing import Signer
+from iesnode.registry.client import RegistryClient
+from iesnode.registry.layered import LayeredDirectory
+from iesnode.registry.static import StaticDirectory
+from iesnode.settings import NodeRole, NodeSettings
+from iesnode.storage.cache import MemoryCache, RedisCache
+from iesnode.storage.inbox import MemoryCallbackInbox, RedisCallbackInbox
+from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
+from iesnode.storage.replay import MemoryReplayGuard, RedisReplayGuard
+
+__all__ = ["Node", "build"]
+
+log = structlog.get_logger(__name__)
+
+
+class Node:
+    """One running node: its HTTP server, its roles and the worker draining its outbox."""
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        *,
+        clock: Clock,
+        signer: Signer,
+        directory: SubscriberDirectory,
+        replay_guard: ReplayGuard,
+        inbox: CallbackInbox,
+        outbox: Outbox,
+        schemas: SchemaRegistry,
+        transport: Transport,
+        redis: aioredis.Redis | None,
+        handlers: HandlerRegistry,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.signer = signer
+        self.directory = directory
+        self.inbox = inbox
+        self.outbox = outbox
+        self.handlers = handlers
+        self.metrics = NodeMetrics()
+        self.roles = frozenset(settings.node.roles)
+        sec, net = settings.security, settings.network
+        self.verifier = InboundVerifier(
+            directory=directory,
+            replay_guard=replay_guard,
+            schemas=schemas,
+            clock=clock,
+            limits=InboundLimits(
+                clock_skew=sec.clock_skew,
+                max_body_bytes=sec.max_body_bytes,
+                default_ttl=sec.default_ttl,
+                allowed_networks=net.allowed_networks,
+                allowed_domains=net.allowed_domains,
+            ),
+        )
+        self.receiver = BapReceiver(inbox=inbox, clock=clock)
+        self._transport = transport
+        self._redis = redis
+        self._runner: web.AppRunner | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self.public_url = settings.node.public_url or ""
+        self.bpp: BppRole | None = None
+        self.gateway: GatewayRole | None = None
+        stats = getattr(directory, "stats", None)
+        if stats is not None:
+            self.metrics.watch_lookups(stats)
+
+    @property
+    def served_actions(self) -> frozenset[str]:
+        """Canonical actions this node answers, by role."""
+        served: set[str] = set()
+        if NodeRole.BPP in self.roles:
+            served.update(ACTIONS)
+        if NodeRole.BAP in self.roles:
+            served.update(CALLBACKS)
+        if NodeRole.GATEWAY in self.roles:
+            served.update(("discover", "on_discover"))
+        return frozenset(served)
+
+    @property
+    def transport(self) -> Transport:
+        """The outbound transport."""
+        return self._transport
+
+    def on(self, action: str) -> Any:
+        """Decorator registering a BPP handler: ``@node.on("select")``."""
+        return self.handlers.on(action)
+
+    async def start(self) -> None:
+        """Bind the HTTP server, wire the roles and start the outbox worker."""
+        ident = self.settings.node
+        self._runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, ident.host, ident.port, reuse_address=True)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        if not self.public_url:
+            self.public_url = f"http://{host}:{port}"
+        self.bpp = BppRole(
+            self.handlers,
+            subscriber_id=self.signer.subscriber_id,
+            public_url=self.public_url,
+            clock=self.clock,
+        )
+        if NodeRole.GATEWAY in self.roles:
+            self.gateway = GatewayRole(
+                directory=self.directory,
+                transport=self._transport,
+                signer=self.signer,
+                clock=self.clock,
+                fanout_timeout=self.settings.gateway.fanout_timeout,
+                observe=lambda _bpp, outcome, _s: self.metrics.fanout.labels(outcome).inc(),
+            )
+        d = self.settings.delivery
+        worker = JobWorker(
+            outbox=self.outbox,
+            transport=self._transport,
+            signer=self.signer,
+            clock=self.clock,
+            policy=DeliveryPolicy(d.timeout, d.max_attempts, d.backoff_base, d.backoff_max),
+            consumer=d.consumer or f"{socket.gethostname()}-{os.getpid()}",
+            run_handler=self.bpp.run,
+            run_fanout=self._run_fanout,
+            concurrency=d.concurrency,
+            observe=self._observe_delivery,
+        )
+        self._worker_task = asyncio.create_task(worker.run(), name="iesnode-worker")
+        log.info("node_started", url=self.public_url, roles=sorted(self.roles))
+
+    async def _run_fanout(self, job: Any) -> None:
+        if self.gateway is None:
+            raise RuntimeError("fan-out job on a node without the gateway role")
+        await self.gateway.fanout(job)
+
+    def _observe_delivery(self, job: DeliverJob, outcome: str, attempts: int, age: float) -> None:
+        self.metrics.callbacks.labels(job.action, outcome).inc()
+        self.metrics.callback_attempts.labels(job.action).inc(attempts)
+        if outcome == "delivered":
+            self.metrics.callback_latency.labels(job.action).observe(age)
+
+    async def aclose(self) -> None:
+        """Stop the worker and the server, close connections."""
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            await asyncio.gather(self._worker_task, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if isinstance(self._transport, AiohttpTransport):
+            await self._transport.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def __aenter__(self) -> Node:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def accept(self, ex: Exchange, envelope: Envelope) -> tuple[int, bytes]:
+        """Route a verified message to its role; return the ACK's HTTP status and body."""
+        ctx = envelope.context
+        sender = ex.sender.subscriber_id if ex.sender else ""
+        gateway_id = ex.gateway.subscriber_id if ex.gateway else None
+        if is_callback(ex.action):
+            if (
+                self.gateway is not None
+                and ex.action == "on_discover"
+                and ex.gateway is None
+                and ctx.bap_id != self.signer.subscriber_id
+            ):
+                relay = await self.gateway.relay_job(envelope, ex.body, ex.raw_authorization)
+                await self.outbox.put(encode_job(relay))
+            else:
+                await self.receiver.accept(envelope, sender, gateway_id)
+        elif (
+            self.gateway is not None
+            and ex.action == "discover"
+            and ex.gateway is None
+            and (ctx.bpp_id is None or NodeRole.BPP not in self.roles)
+        ):
+            fanout = self.gateway.fanout_job(envelope, ex.body, ex.raw_authorization)
+            await self.outbox.put(encode_job(fanout))
+        else:
+            assert self.bpp is not None
+            if ex.action not in self.handlers:
+                raise BusinessError(
+                    "BIZ_ACTION_NOT_SUPPORTED",
+                    f"this provider does not handle {ctx.action}",
+                    path="context.action",
+                    legacy_code="40001",
+                )
+            reply_to = ex.gateway.url if ex.gateway else None
+            job = self.bpp.handle_job(envelope, ex.body, sender, reply_to)
+            await self.outbox.put(encode_job(job))
+        return 200, ack_body(
+            ctx.dialect,
+            signer=self.signer,
+            request_body=ex.body,
+            message_id=ctx.message_id,
+            now=int(self.clock.now()),
+        )
+
+    async def push(self, request: Context, action: str, message: dict[str, Any]) -> str:
+        """Send an unsolicited callback (new messageId) in ``request``'s transaction."""
+        if self.bpp is None:
+            raise RuntimeError("node is not started")
+        job = self.bpp.push(request, action, message)
+        await self.outbox.put(encode_job(job))
+        return job.message_id
+
+    @asynccontextmanager
+    async def bap(self) -> AsyncIterator[BapClient]:
+        """``async with node.bap() as bap:`` a client sending as this node's BAP."""
+        if self.bpp is None:
+            raise RuntimeError("start the node before using its BAP client")
+        net = self.settings.network
+        profile = BapProfile(
+            public_url=self.public_url,
+            dialect=net.dialect,
+            network_id=net.network_id,
+            domain=net.domain,
+            city=net.city,
+            country=net.country,
+            gateway_url=net.gateway_url,
+            request_ttl=net.request_ttl,
+            request_timeout=self.settings.delivery.timeout,
+        )
+        yield BapClient(
+            signer=self.signer,
+            profile=profile,
+            inbox=self.inbox,
+            receiver=self.receiver,
+            transport=self._transport,
+            directory=self.directory,
+            clock=self.clock,
+        )
+
+
+def build(
+    settings: NodeSettings,
+    *,
+    handlers: HandlerRegistry | None = None,
+    directory: SubscriberDirectory | None = None,
+    transport: Transport | None = None,
+    clock: Clock | None = None,
+) -> Node:
+    """Wire a node from its settings; ``directory``/``transport``/``clock`` override defaults."""
+    clock = clock or SystemClock()
+    ident = settings.node
+    try:
+        signer = Signer.from_base64(
+            ident.subscriber_id,
+            ident.key_id,
+            ident.signing_private_key.get_secret_value(),
+            settings.security.signature_lifetime,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"node.signing_private_key: {exc}") from exc
+    client = aioredis.Redis.from_url(settings.redis.url) if settings.redis.url else None
+    transport = transport or AiohttpTransport()
+    reg = settings.registry
+    if directory is None:
+        sources: list[SubscriberDirectory] = [StaticDirectory(reg.subscribers)]
+        if reg.url:
+            sources.append(RegistryClient(transport, reg.url, api=reg.api, timeout=reg.timeout))
+        directory = LayeredDirectory(
+            sources,
+            clock=clock,
+            memory=MemoryCache(clock),
+            shared=RedisCache(client) if client else None,
+            ttl=reg.cache_ttl,
+            negative_ttl=reg.negative_ttl,
+        )
+    d = settings.delivery
+    return Node(
+        settings,
+        clock=clock,
+        signer=signer,
+        directory=directory,
+        replay_guard=RedisReplayGuard(client) if client else MemoryReplayGuard(clock),
+        inbox=RedisCallbackInbox(client, clock) if client else MemoryCallbackInbox(clock),
+        outbox=RedisOutbox(client, claim_after=d.claim_after)
+        if client
+        else MemoryOutbox(clock, claim_after=d.claim_after),
+        schemas=SchemaRegistry.load(),
+        transport=transport,
+        redis=client,
+        handlers=handlers or HandlerRegistry(),
+    )
+

@@ -1,0 +1,190 @@
+"""The job worker: runs handlers, delivers callbacks with retries, fans out discovery.
+
+Delivery retries follow the Beckn v2 catalog ``DeliveryPolicy`` defaults in spirit
+(exponential backoff, capped): a 5xx, 429 or a timeout is retried; a 4xx (400, 401
+...) or a NACK is final, because sending the same bytes again cannot succeed. Jobs
+stay owned in the outbox until finished, so a crash hands them to another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from pydantic import ValidationError
+
+from iesnode.errors import TransportError
+from iesnode.interfaces import Clock, Outbox, OutboxEntry, Transport
+from iesnode.protocol.acks import read_ack
+from iesnode.protocol.jobs import DeliverJob, FanoutJob, HandleJob, decode_job, encode_job
+from iesnode.protocol.signing import Signer
+
+__all__ = ["DeliveryPolicy", "JobWorker"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """Retry budget for one callback."""
+
+    timeout: float = 5.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_claims: int = 5
+    """A job handed out this many times (crash loops) is buried instead of retried again."""
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed ``attempt`` (1-based): capped doubling, 50-100 % jitter."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
+        return ceiling * (0.5 + random.random() / 2)
+
+
+class _Permanent(Exception):
+    """The peer refused for good; do not retry."""
+
+
+DeliveryObserver = Callable[[DeliverJob, str, int, float], None]
+"""Called with (job, outcome, attempts, seconds since the callback was created)."""
+
+
+class JobWorker:
+    """Consumes the outbox with bounded concurrency until stopped."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        transport: Transport,
+        signer: Signer,
+        clock: Clock,
+        policy: DeliveryPolicy,
+        consumer: str,
+        run_handler: Callable[[HandleJob], Awaitable[DeliverJob]],
+        run_fanout: Callable[[FanoutJob], Awaitable[None]],
+        concurrency: int = 32,
+        observe: DeliveryObserver | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._transport = transport
+        self._signer = signer
+        self._clock = clock
+        self._policy = policy
+        self._consumer = consumer
+        self._run_handler = run_handler
+        self._run_fanout = run_fanout
+        self._concurrency = concurrency
+        self._slot_freed = asyncio.Event()
+        self._observe = observe
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Take jobs forever (cancel to stop); each job runs in its own task."""
+        try:
+            while True:
+                while len(self._tasks) >= self._concurrency:
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+                free = self._concurrency - len(self._tasks)
+                for entry in await self._outbox.take(self._consumer, free, block=1.0):
+                    task = asyncio.create_task(self._process(entry))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._finished)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slot_freed.set()
+
+    async def _process(self, entry: OutboxEntry) -> None:
+        try:
+            job = decode_job(entry.job)
+        except ValidationError:
+            log.error("job_corrupt", entry_id=entry.entry_id)
+            await self._outbox.bury(entry.entry_id, entry.job, "corrupt job")
+            return
+        if entry.deliveries > self._policy.max_claims:
+            await self._outbox.bury(entry.entry_id, entry.job, "handed out too many times")
+            return
+        structlog.contextvars.bind_contextvars(entry_id=entry.entry_id, job=job.kind)
+        try:
+            if isinstance(job, HandleJob):
+                follow_up = await self._run_handler(job)
+                await self._outbox.complete(entry.entry_id, encode_job(follow_up))
+            elif isinstance(job, FanoutJob):
+                await self._run_fanout(job)
+                await self._outbox.complete(entry.entry_id)
+            else:
+                await self._deliver(entry, job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job_failed", kind=job.kind)
+        finally:
+            structlog.contextvars.unbind_contextvars("entry_id", "job")
+
+    def _headers(self, job: DeliverJob, body: bytes) -> dict[str, str]:
+        header = self._signer.sign(body, int(self._clock.now()))
+        headers = {"Content-Type": "application/json"}
+        if job.sign_as == "gateway":
+            headers["Authorization"] = job.authorization or ""
+            headers["X-Gateway-Authorization"] = header
+        else:
+            headers["Authorization"] = header
+        return headers
+
+    async def _attempt(self, job: DeliverJob, body: bytes) -> None:
+        reply = await self._transport.post(
+            job.url, body, self._headers(job, body), self._policy.timeout
+        )
+        if reply.status == 429 or reply.status >= 500:
+            raise TransportError(job.url, f"HTTP {reply.status}", status=reply.status)
+        if reply.status >= 300:
+            raise _Permanent(f"HTTP {reply.status}: {reply.body[:200]!r}")
+        try:
+            ack = read_ack(reply.body)
+        except (ValueError, json.JSONDecodeError):
+            return  # 2xx without an ACK body: accepted
+        if ack.status == "NACK":
+            detail = ack.error.code if ack.error else "no error given"
+            raise _Permanent(f"NACK {detail}: {ack.error.message if ack.error else ''}")
+
+    async def _deliver(self, entry: OutboxEntry, job: DeliverJob) -> None:
+        body = job.body.encode("utf-8")
+        policy = self._policy
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                await self._attempt(job, body)
+            except TransportError as exc:
+                log.warning("callback_retry", url=job.url, attempt=attempt, reason=exc.reason)
+                if attempt == policy.max_attempts:
+                    await self._finish(entry, job, "gave_up", attempt, exc.reason)
+                    return
+                await asyncio.sleep(policy.backoff(attempt))
+            except _Permanent as exc:
+                log.warning("callback_refused", url=job.url, reason=str(exc))
+                await self._finish(entry, job, "refused", attempt, str(exc))
+                return
+            else:
+                await self._finish(entry, job, "delivered", attempt, None)
+                return
+
+    async def _finish(
+        self, entry: OutboxEntry, job: DeliverJob, outcome: str, attempts: int, why: str | None
+    ) -> None:
+        if why is None:
+            await self._outbox.complete(entry.entry_id)
+        else:
+            await self._outbox.bury(entry.entry_id, entry.job, f"{outcome}: {why}")
+        log.info("callback_" + outcome, url=job.url, action=job.action, attempts=attempts)
+        if self._observe is not None:
+            self._observe(job, outcome, attempts, self._clock.now() - job.created_at)

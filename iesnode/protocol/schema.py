@@ -1,0 +1,254 @@
+"""Compiled JSON Schema validators for Beckn bodies, one per (dialect, action).
+
+The schemas live in ``protocol_specs/beckn`` (JSON Schema draft 2020-12; its
+README names the spec each file follows): ``<dialect>/endpoints.json`` has one
+``$defs`` entry per endpoint, binding the dialect's envelope, its request or
+callback context with ``action`` fixed, and the action's message (Beckn v2.0.0
+LTS ``beckn.yaml`` paths, Beckn v1.1.1 ``transaction.yaml`` paths, v0.9.4 flat
+context).
+
+Each endpoint is compiled once, twice over: into a plain predicate
+(:func:`compile_predicate`, the hot path, about twenty times faster than a
+``jsonschema`` pass) and into a ``Draft202012Validator`` that is only asked to
+explain a body the predicate refused. The most relevant error becomes a
+:class:`~iesnode.errors.RequestRejected` with a dotted path and a plain sentence
+(:mod:`iesnode.protocol.schema_errors` style ranking lives in ``_explain``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from iesnode.errors import ConfigError, RequestRejected, UnknownAction
+from iesnode.model.envelope import Dialect
+from iesnode.protocol.schema_explain import explain
+
+__all__ = ["Predicate", "SchemaRegistry", "compile_predicate"]
+
+log = structlog.get_logger(__name__)
+
+Predicate = Callable[[object], bool]
+"""True when a decoded JSON value satisfies the schema it was compiled from."""
+
+_SPEC_DIRS: Mapping[Dialect, str] = {
+    Dialect.V2: "beckn/v2",
+    Dialect.V1: "beckn/v1",
+    Dialect.V09: "beckn/v0.9",
+}
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$comment", "$defs", "title", "description", "examples", "default"}
+)
+_PY_TYPES: Mapping[str, Predicate] = {
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+    "string": lambda x: isinstance(x, str),
+    "boolean": lambda x: isinstance(x, bool),
+    "null": lambda x: x is None,
+    "number": lambda x: isinstance(x, int | float) and not isinstance(x, bool),
+    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool))
+    or (isinstance(x, float) and x.is_integer()),
+}
+
+
+def _default_root() -> Path:
+    """``protocol_specs/`` of a source checkout, else the copy packed into the wheel."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "protocol_specs"
+    return checkout if checkout.is_dir() else here.parents[1] / "_specs"
+
+
+def _load_resources(root: Path) -> Registry[Any]:
+    """Every ``*.json`` under ``root`` as a draft 2020-12 resource, keyed by its file URI."""
+    resources: list[tuple[str, Resource[Any]]] = []
+    for path in sorted(root.rglob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((path.resolve().as_uri(), DRAFT202012.create_resource(contents)))
+    return Registry().with_resources(resources)
+
+
+def _all_of(checks: list[Predicate]) -> Predicate:
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(x: object) -> bool:
+        return all(c(x) for c in checks)
+
+    return check
+
+
+def _type(kinds: Any) -> Predicate:
+    preds = [_PY_TYPES[k] for k in ([kinds] if isinstance(kinds, str) else kinds)]
+    return _all_of(preds) if len(preds) == 1 else lambda x: any(p(x) for p in preds)
+
+
+def _enum(values: Any) -> Predicate:
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"only string enums are compiled, not {values!r}")
+    allowed = frozenset(values)
+    return lambda x: isinstance(x, str) and x in allowed
+
+
+def _required(names: Any) -> Predicate:
+    keys = tuple(names)
+    return lambda x: not isinstance(x, dict) or all(k in x for k in keys)
+
+
+def _pattern(regex: Any) -> Predicate:
+    search = re.compile(regex).search
+    return lambda x: not isinstance(x, str) or search(x) is not None
+
+
+def _min_length(n: Any) -> Predicate:
+    return lambda x: not isinstance(x, str) or len(x) >= n
+
+
+def _min_items(n: Any) -> Predicate:
+    return lambda x: not isinstance(x, list) or len(x) >= n
+
+
+def _minimum(n: Any) -> Predicate:
+    return lambda x: isinstance(x, bool) or not isinstance(x, int | float) or x >= n
+
+
+_SIMPLE: Mapping[str, Callable[[Any], Predicate]] = {
+    "type": _type,
+    "enum": _enum,
+    "const": lambda v: _enum([v]),
+    "required": _required,
+    "pattern": _pattern,
+    "minLength": _min_length,
+    "minItems": _min_items,
+    "minimum": _minimum,
+}
+
+
+class _Compiler:
+    """Turns the keywords our schemas use into nested closures, following ``$ref``s."""
+
+    def compile(self, schema: Any, resolver: Any) -> Predicate:
+        if schema is True or schema == {}:
+            return lambda _: True
+        if not isinstance(schema, dict):
+            raise ConfigError(f"cannot compile schema {schema!r}")
+        checks: list[Predicate] = []
+        for keyword, value in schema.items():
+            if keyword in _ANNOTATIONS or keyword in ("then", "else"):
+                continue
+            if keyword in _SIMPLE:
+                checks.append(_SIMPLE[keyword](value))
+            elif keyword == "$ref":
+                resolved = resolver.lookup(value)
+                checks.append(self.compile(resolved.contents, resolved.resolver))
+            elif keyword == "properties":
+                checks.append(self._properties(value, resolver))
+            elif keyword == "items":
+                checks.append(self._items(value, resolver))
+            elif keyword == "allOf":
+                checks.extend(self.compile(sub, resolver) for sub in value)
+            elif keyword == "if":
+                checks.append(self._conditional(schema, resolver))
+            else:
+                raise ConfigError(f"JSON Schema keyword {keyword!r} is not compiled")
+        return _all_of(checks) if checks else (lambda _: True)
+
+    def _properties(self, props: Mapping[str, Any], resolver: Any) -> Predicate:
+        compiled = tuple((name, self.compile(sub, resolver)) for name, sub in props.items())
+
+        def check(x: object) -> bool:
+            if not isinstance(x, dict):
+                return True
+            return all(name not in x or sub(x[name]) for name, sub in compiled)
+
+        return check
+
+    def _items(self, items: Any, resolver: Any) -> Predicate:
+        sub = self.compile(items, resolver)
+        return lambda x: not isinstance(x, list) or all(sub(v) for v in x)
+
+    def _conditional(self, schema: Mapping[str, Any], resolver: Any) -> Predicate:
+        test = self.compile(schema["if"], resolver)
+        then = self.compile(schema.get("then", True), resolver)
+        other = self.compile(schema.get("else", True), resolver)
+        return lambda x: then(x) if test(x) else other(x)
+
+
+def compile_predicate(registry: Registry[Any], uri: str) -> Predicate:
+    """Compile the schema at ``uri`` (a registered resource, optionally with a fragment).
+
+    Supports the keywords used under ``protocol_specs/``; any other keyword is a
+    :class:`~iesnode.errors.ConfigError`, so the predicate never silently
+    disagrees with a full ``jsonschema`` pass.
+    """
+    resolved = registry.resolver().lookup(uri)
+    return _Compiler().compile(resolved.contents, resolved.resolver)
+
+
+class _Endpoint:
+    """The two compiled forms of one endpoint's schema."""
+
+    __slots__ = ("action", "check", "explainer")
+
+    def __init__(self, action: str, check: Predicate, explainer: Draft202012Validator) -> None:
+        self.action = action
+        self.check = check
+        self.explainer = explainer
+
+
+class SchemaRegistry:
+    """The compiled endpoint validators of every dialect."""
+
+    def __init__(self, endpoints: Mapping[tuple[Dialect, str], _Endpoint]) -> None:
+        self._endpoints = dict(endpoints)
+        self._actions = {
+            dialect: frozenset(a for d, a in self._endpoints if d is dialect) for dialect in Dialect
+        }
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> SchemaRegistry:
+        """Read and compile the schemas under ``root`` (default: the project's ``protocol_specs/``)."""
+        root = (root or _default_root()).resolve()
+        registry = _load_resources(root)
+        endpoints: dict[tuple[Dialect, str], _Endpoint] = {}
+        for dialect, spec_dir in _SPEC_DIRS.items():
+            uri = (root / spec_dir / "endpoints.json").as_uri()
+            try:
+                actions = list(registry.contents(uri)["$defs"])
+                for action in actions:
+                    target = f"{uri}#/$defs/{action}"
+                    explainer = Draft202012Validator({"$ref": target}, registry=registry)
+                    check = compile_predicate(registry, target)
+                    endpoints[dialect, action] = _Endpoint(action, check, explainer)
+            except (Unresolvable, KeyError, re.error) as exc:
+                raise ConfigError(f"cannot compile {uri}: {exc!r}") from exc
+        return cls(endpoints)
+
+    def actions(self, dialect: Dialect) -> frozenset[str]:
+        """Every action (requests and ``on_*`` callbacks) the dialect has an endpoint for."""
+        return self._actions[dialect]
+
+    def validate(self, dialect: Dialect, action: str, doc: object) -> None:
+        """Check a decoded body against the endpoint's schema; raise ``RequestRejected`` if not."""
+        endpoint = self._endpoints.get((dialect, action))
+        if endpoint is None:
+            raise UnknownAction(
+                "CTX_UNKNOWN_ACTION",
+                f"there is no /{action} endpoint in Beckn {dialect.value}",
+                error_type="CONTEXT-ERROR",
+            )
+        if endpoint.check(doc):
+            return
+        rejection = explain(action, endpoint.explainer.iter_errors(doc))
+        if rejection is None:
+            log.warning("schema_predicate_disagrees", dialect=dialect.value, action=action)
+            return
+        raise rejection

@@ -1,0 +1,167 @@
+"""One typed, immutable node configuration: a TOML file, overridden by ``IES_*`` variables.
+
+Environment overrides use ``__`` between sections, e.g. ``IES_NODE__SIGNING_PRIVATE_KEY``
+or ``IES_REDIS__URL``; secrets are best given that way rather than in the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from iesnode.errors import ConfigError
+from iesnode.model.envelope import Dialect
+from iesnode.model.subscriber import Subscriber
+
+__all__ = [
+    "DeliverySettings",
+    "GatewaySettings",
+    "NetworkSettings",
+    "NodeIdentity",
+    "NodeRole",
+    "NodeSettings",
+    "RedisSettings",
+    "RegistrySettings",
+    "SecuritySettings",
+    "load_settings",
+]
+
+
+class NodeRole(StrEnum):
+    """What this node does on the network; a node may play several roles."""
+
+    BAP = "bap"
+    BPP = "bpp"
+    GATEWAY = "gateway"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NodeIdentity(_Section):
+    """Who we are: our subscriber id, key and public address."""
+
+    subscriber_id: str
+    key_id: str
+    signing_private_key: SecretStr
+    encryption_private_key: SecretStr | None = None
+    roles: tuple[NodeRole, ...] = (NodeRole.BAP,)
+    public_url: str | None = None
+    """Our registered subscriber URL (``bapUri``/``bppUri``); actions are POSTed below it.
+    Default: ``http://{host}:{bound port}``."""
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+class NetworkSettings(_Section):
+    """The network and domain we transact in, and which ones we accept."""
+
+    network_id: str | None = None
+    domain: str | None = None
+    city: str | None = None
+    country: str | None = None
+    dialect: Dialect = Dialect.V2
+    allowed_networks: tuple[str, ...] = ()
+    """Empty means: any network (a v2 message's ``networkId``)."""
+    allowed_domains: tuple[str, ...] = ()
+    """Empty means: any domain (a v1 message's ``domain``)."""
+    gateway_url: str | None = None
+    """Where our BAP sends discover without a target BPP; default: a BG found in the directory."""
+    request_ttl: float = 30.0
+    """ttl our BAP puts on requests unless the caller gives one."""
+
+
+class SecuritySettings(_Section):
+    """Signature and request-acceptance limits."""
+
+    clock_skew: float = 5.0
+    signature_lifetime: int = 300
+    max_body_bytes: int = 1_048_576
+    default_ttl: float = 30.0
+    """Used for staleness checks when a message carries no ``ttl``."""
+
+
+class RegistrySettings(_Section):
+    """Where subscriber keys come from: a static list and/or a registry."""
+
+    url: str | None = None
+    api: Literal["beckn-v1", "dedi"] = "beckn-v1"
+    timeout: float = 5.0
+    cache_ttl: float = 300.0
+    negative_ttl: float = 30.0
+    subscribers: tuple[Subscriber, ...] = ()
+
+
+class RedisSettings(_Section):
+    """Shared hot state; without a URL everything stays in this process."""
+
+    url: str | None = None
+
+
+class DeliverySettings(_Section):
+    """Callback delivery: retries with exponential backoff and the durable outbox."""
+
+    timeout: float = 5.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    claim_after: float = 60.0
+    """A job held this long by a silent worker is handed to another (crash recovery)."""
+    concurrency: int = 32
+    consumer: str | None = None
+    """Outbox consumer name; default ``{hostname}-{pid}``."""
+
+
+class GatewaySettings(_Section):
+    """Discovery fan-out."""
+
+    fanout_timeout: float = 3.0
+
+
+class NodeSettings(BaseSettings):
+    """The whole configuration of one node process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IES_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    node: NodeIdentity
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the file (init) values."""
+        return (env_settings, init_settings)
+
+
+def load_settings(source: Path | dict[str, Any]) -> NodeSettings:
+    """Read settings from a TOML file (or an already-parsed dict); raise ConfigError on errors."""
+    try:
+        data = tomllib.loads(source.read_text("utf-8")) if isinstance(source, Path) else source
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read settings {source}: {exc}") from exc
+    try:
+        return NodeSettings(**data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

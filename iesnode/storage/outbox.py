@@ -1,0 +1,329 @@
+"""Implementations of the ``Outbox`` seam (DESIGN.md sections 1 and 5: ACK only what is queued).
+
+A BPP acknowledges a request only once its job is durably queued. Workers ``take``
+jobs, run them and ``complete`` each one, atomically queueing the follow-up job (the
+signed callback to POST); a job that keeps failing is ``bury``-ed as a dead letter.
+A job stays owned by the consumer that took it; when that consumer does not finish
+it within ``claim_after`` seconds (its process died or hung) the job is handed out
+again, with its delivery counter raised, to the next ``take`` of any consumer.
+
+The Redis outbox is a Redis Stream with one consumer group (XREADGROUP, XAUTOCLAIM,
+XPENDING, XACK); the memory outbox gives the same guarantees inside one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import ResponseError
+
+from iesnode.interfaces import Clock, OutboxEntry
+
+__all__ = ["DeadLetter", "MemoryOutbox", "RedisOutbox"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A buried job: its original entry id, the job and why it was given up."""
+
+    entry_id: str
+    job: bytes
+    reason: str
+
+
+@dataclass(slots=True)
+class _Held:
+    job: bytes
+    deliveries: int
+    taken_at: float
+
+
+class MemoryOutbox:
+    """An in-process outbox (the embedded default); jobs do not survive the process.
+
+    ``dead_letters()`` and ``dead_count()`` read the dead-letter list (for tests and
+    metrics; not part of the ``Outbox`` seam).
+    """
+
+    def __init__(self, clock: Clock, claim_after: float = 30.0, dead_max: int = 10_000) -> None:
+        self._clock = clock
+        self._claim_after = claim_after
+        self._sequence = 0
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._held: dict[str, _Held] = {}
+        self._dead: deque[DeadLetter] = deque(maxlen=dead_max)
+        self._arrived = asyncio.Event()
+
+    async def put(self, job: bytes) -> str:
+        """Queue ``job`` and wake one blocked ``take``."""
+        return self._append(job)
+
+    async def take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
+        """Reclaim stale jobs, then take new ones, waiting up to ``block`` s when none."""
+        if count <= 0:
+            return []
+        entries = self._reclaim(consumer, count)
+        entries += self._take_new(count - len(entries))
+        if entries or block <= 0:
+            return entries
+        loop = asyncio.get_running_loop()
+        end = loop.time() + block
+        while not entries:
+            remaining = end - loop.time()
+            if remaining <= 0:
+                break
+            arrived = self._arrived
+            try:
+                async with asyncio.timeout(remaining):
+                    await arrived.wait()
+            except TimeoutError:
+                break
+            entries = self._take_new(count)
+        return entries
+
+    async def complete(self, entry_id: str, follow_up: bytes | None = None) -> None:
+        """Forget ``entry_id``; queue ``follow_up`` in the same step."""
+        self._held.pop(entry_id, None)
+        if follow_up is not None:
+            self._append(follow_up)
+
+    async def bury(self, entry_id: str, job: bytes, reason: str) -> None:
+        """Move ``entry_id`` to the dead letters."""
+        self._held.pop(entry_id, None)
+        self._dead.append(DeadLetter(entry_id=entry_id, job=job, reason=reason))
+        log.warning("outbox_buried", entry_id=entry_id, reason=reason)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Return up to ``limit`` dead letters, oldest first."""
+        return list(self._dead)[:limit]
+
+    async def dead_count(self) -> int:
+        """Return how many dead letters are kept."""
+        return len(self._dead)
+
+    def _append(self, job: bytes) -> str:
+        self._sequence += 1
+        entry_id = f"{self._sequence}-0"
+        self._queue.append((entry_id, job))
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+        return entry_id
+
+    def _take_new(self, count: int) -> list[OutboxEntry]:
+        now = self._clock.now()
+        entries: list[OutboxEntry] = []
+        while self._queue and len(entries) < count:
+            entry_id, job = self._queue.popleft()
+            self._held[entry_id] = _Held(job=job, deliveries=1, taken_at=now)
+            entries.append(OutboxEntry(entry_id=entry_id, job=job, deliveries=1))
+        return entries
+
+    def _reclaim(self, consumer: str, count: int) -> list[OutboxEntry]:
+        now = self._clock.now()
+        entries: list[OutboxEntry] = []
+        for entry_id, held in self._held.items():
+            if len(entries) >= count:
+                break
+            if now - held.taken_at >= self._claim_after:
+                held.deliveries += 1
+                held.taken_at = now
+                entries.append(OutboxEntry(entry_id, held.job, held.deliveries))
+        if entries:
+            log.info("outbox_reclaimed", consumer=consumer, count=len(entries))
+        return entries
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _job(fields: dict[bytes | str, bytes | str] | None, name: str) -> bytes | None:
+    if not fields:
+        return None
+    value = fields.get(name.encode(), fields.get(name))
+    if value is None:
+        return None
+    return value.encode() if isinstance(value, str) else value
+
+
+class RedisOutbox:
+    """An outbox in a Redis Stream shared by every node process, with one consumer group.
+
+    ``stream`` and ``dead_stream`` must share a hash tag (the defaults do) because
+    ``bury`` writes both in one MULTI, which Redis Cluster allows only within one slot.
+    ``dead_letters()`` and ``dead_count()`` read the dead-letter stream (for tests and
+    metrics; not part of the ``Outbox`` seam).
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        stream: str = "ies:{outbox}",
+        group: str = "iesnode",
+        dead_stream: str = "ies:{outbox}:dead",
+        claim_after: float = 30.0,
+        dead_max: int = 10_000,
+        claim_scan_rounds: int = 10,
+    ) -> None:
+        self._client = client
+        self._stream = stream
+        self._group = group
+        self._dead_stream = dead_stream
+        self._claim_after_ms = max(0, int(claim_after * 1000))
+        self._dead_max = dead_max
+        self._claim_scan_rounds = claim_scan_rounds
+        self._group_ready = False
+
+    async def put(self, job: bytes) -> str:
+        """XADD ``job``; return the entry id."""
+        return _text(await self._client.xadd(self._stream, {"job": job}))
+
+    async def take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
+        """Reclaim jobs idle past ``claim_after``, then read new ones (blocking only if none)."""
+        if count <= 0:
+            return []
+        await self._ensure_group()
+        try:
+            return await self._take(consumer, count, block)
+        except ResponseError as error:
+            if not str(error).startswith("NOGROUP"):
+                raise
+        # The stream or group vanished (e.g. the key was deleted); create it again once.
+        self._group_ready = False
+        await self._ensure_group()
+        return await self._take(consumer, count, block)
+
+    async def complete(self, entry_id: str, follow_up: bytes | None = None) -> None:
+        """XACK and XDEL ``entry_id`` and XADD ``follow_up``, in one MULTI/EXEC."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, self._group, entry_id)
+            pipe.xdel(self._stream, entry_id)
+            if follow_up is not None:
+                pipe.xadd(self._stream, {"job": follow_up})
+            await pipe.execute()
+
+    async def bury(self, entry_id: str, job: bytes, reason: str) -> None:
+        """XACK and XDEL ``entry_id`` and XADD it to the dead-letter stream, in one MULTI/EXEC."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, self._group, entry_id)
+            pipe.xdel(self._stream, entry_id)
+            pipe.xadd(
+                self._dead_stream,
+                {"job": job, "reason": reason, "id": entry_id},
+                maxlen=self._dead_max,
+                approximate=True,
+            )
+            await pipe.execute()
+        log.warning("outbox_buried", entry_id=entry_id, reason=reason)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Return up to ``limit`` dead letters, oldest first."""
+        rows = await self._client.xrange(self._dead_stream, count=limit)
+        letters: list[DeadLetter] = []
+        for _, fields in rows or []:
+            job = _job(fields, "job")
+            if fields is None or job is None:
+                continue
+            original = _job(fields, "id") or b""
+            reason = _job(fields, "reason") or b""
+            letters.append(DeadLetter(original.decode(), job, reason.decode()))
+        return letters
+
+    async def dead_count(self) -> int:
+        """Return the length of the dead-letter stream."""
+        return await self._client.xlen(self._dead_stream)
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._client.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as error:
+            if not str(error).startswith("BUSYGROUP"):
+                raise
+        self._group_ready = True
+
+    async def _take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
+        entries = await self._reclaim(consumer, count)
+        wanted = count - len(entries)
+        if wanted <= 0:
+            return entries
+        wait = int(block * 1000) if block > 0 and not entries else None
+        response = await self._client.xreadgroup(
+            self._group, consumer, {self._stream: ">"}, count=wanted, block=wait or None
+        )
+        for entry_id, fields in _group_entries(response):
+            job = _job(fields, "job")
+            if job is None:
+                await self._drop(entry_id, "malformed")
+                continue
+            entries.append(OutboxEntry(entry_id=_text(entry_id), job=job, deliveries=1))
+        return entries
+
+    async def _reclaim(self, consumer: str, count: int) -> list[OutboxEntry]:
+        """XAUTOCLAIM idle entries, dropping ones deleted while pending; read their counters."""
+        claimed: list[tuple[str, bytes]] = []
+        cursor: bytes | str = "0-0"
+        for _ in range(self._claim_scan_rounds):
+            reply = await self._client.xautoclaim(
+                self._stream,
+                self._group,
+                consumer,
+                self._claim_after_ms,
+                start_id=cursor,
+                count=count - len(claimed),
+            )
+            cursor = reply[0]
+            for entry_id, fields in reply[1]:
+                job = _job(fields, "job")
+                if entry_id is not None and job is not None:
+                    claimed.append((_text(entry_id), job))
+                elif entry_id is not None:
+                    await self._drop(entry_id, "malformed")
+            for deleted in reply[2] if len(reply) > 2 else []:
+                await self._drop(deleted, "deleted")
+            if _text(cursor) == "0-0" or len(claimed) >= count:
+                break
+        if not claimed:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:
+            for entry_id, _ in claimed:
+                pipe.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
+            counters = await pipe.execute()
+        entries: list[OutboxEntry] = []
+        for (entry_id, job), rows in zip(claimed, counters, strict=True):
+            if rows:  # no row: finished by its first owner since we claimed it
+                deliveries = int(rows[0]["times_delivered"])
+                entries.append(OutboxEntry(entry_id=entry_id, job=job, deliveries=deliveries))
+        log.info("outbox_reclaimed", consumer=consumer, count=len(entries))
+        return entries
+
+    async def _drop(self, entry_id: bytes | str, why: str) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, self._group, entry_id)
+            pipe.xdel(self._stream, entry_id)
+            await pipe.execute()
+        log.warning("outbox_entry_dropped", entry_id=_text(entry_id), why=why)
+
+
+def _group_entries(
+    response: object,
+) -> list[tuple[bytes | str, dict[bytes | str, bytes | str] | None]]:
+    """Entries of the single stream in an XREADGROUP reply (RESP2 list or RESP3 map)."""
+    if not response:
+        return []
+    if isinstance(response, dict):
+        batch = next(iter(response.values()))
+        if batch and isinstance(batch[0], list):  # RESP3 wraps the entries once more
+            batch = batch[0]
+    else:
+        assert isinstance(response, list)
+        batch = response[0][1]
+    return [(entry[0], entry[1]) for entry in batch if entry[0] is not None]
