@@ -89,14 +89,14 @@ def _sig_verify(args: argparse.Namespace) -> int:
 
 
 def _demo(_args: argparse.Namespace) -> int:
-    from iesnode.demo import run_demo  # type: ignore[import-not-found,unused-ignore]
+    from iesnode.demo import run_demo
 
     code: int = run_demo()
     return code
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from iesnode.serve import serve  # type: ignore[import-not-found,unused-ignore]
+    from iesnode.serve import serve
 
     code: int = serve(Path(args.config))
     return code

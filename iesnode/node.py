@@ -333,4 +333,3 @@ def build(
         redis=client,
         handlers=handlers or HandlerRegistry(),
     )
-

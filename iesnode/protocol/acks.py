@@ -140,7 +140,9 @@ def verify_counter_signature(
 ) -> SignatureHeader:
     """Check a v2 counter-signature written the way :func:`ack_body` writes it."""
     if reply.signature is None:
-        raise AuthError("AUT_SIGNATURE_MISSING", "ACK carries no counter-signature", path="signature")
+        raise AuthError(
+            "AUT_SIGNATURE_MISSING", "ACK carries no counter-signature", path="signature"
+        )
     cut = body.rfind(_SIGNATURE_MEMBER)
     if cut < 0 or not body.rstrip().endswith(b"}"):
         raise AuthError(

@@ -36,7 +36,12 @@ CALLBACKS: tuple[str, ...] = tuple(f"on_{a}" for a in ACTIONS)
 UNSOLICITED_CALLBACKS = frozenset({"on_status", "on_update", "on_cancel"})
 """Callbacks a BPP may send on its own, with a new messageId, in a known transaction."""
 
-_V1_NAMES = {"discover": "search", "rate": "rating", "on_discover": "on_search", "on_rate": "on_rating"}
+_V1_NAMES = {
+    "discover": "search",
+    "rate": "rating",
+    "on_discover": "on_search",
+    "on_rate": "on_rating",
+}
 _FROM_V1 = {v: k for k, v in _V1_NAMES.items()}
 _KNOWN = frozenset(ACTIONS) | frozenset(CALLBACKS)
 

@@ -129,7 +129,7 @@ def _timestamp(moment: datetime) -> str:
 
 def _write_location(ctx: Context) -> dict[str, Any]:
     """v0.9 writes flat city/country; v1.1 and v2 write ``location.{city,country}.code``."""
-    if ctx.dialect is Dialect.V09:
+    if ctx.dialect is Dialect.V09 and "location" not in ctx.extra:
         return {k: v for k, v in (("city", ctx.city), ("country", ctx.country)) if v is not None}
     location = ctx.extra.get("location")
     if location is None and ctx.city is None and ctx.country is None:

@@ -213,7 +213,10 @@ class InboundVerifier:
             raise fail("AUT_KEY_REVOKED", f"{who} is {sub.status.value}")
         if sub.status is not SubscriberStatus.SUBSCRIBED:
             raise fail("AUT_KEY_INACTIVE", f"{who} is {sub.status.value}, not SUBSCRIBED")
-        if sub.valid_from is not None and sub.valid_from.timestamp() > now + self._limits.clock_skew:
+        if (
+            sub.valid_from is not None
+            and sub.valid_from.timestamp() > now + self._limits.clock_skew
+        ):
             raise fail("AUT_KEY_NOT_YET_VALID", f"{who} is valid from {sub.valid_from.isoformat()}")
         if sub.valid_until is not None:
             until = sub.valid_until.timestamp()
@@ -297,9 +300,7 @@ class InboundVerifier:
         try:
             ttl = ctx.ttl_seconds
         except ValueError as exc:
-            raise RequestRejected(
-                "CTX_INVALID_FIELD", str(exc), path="context.ttl"
-            ) from exc
+            raise RequestRejected("CTX_INVALID_FIELD", str(exc), path="context.ttl") from exc
         expires = sent + (limits.default_ttl if ttl is None else ttl)
         if now > expires:
             raise RequestRejected(
@@ -318,7 +319,7 @@ class InboundVerifier:
             raise RequestRejected(
                 "CTX_DUPLICATE_MESSAGE",
                 f"message {envelope.context.message_id} with this signature was already received",
-                path="context.messageId" if envelope.context.dialect is Dialect.V2
+                path="context.messageId"
+                if envelope.context.dialect is Dialect.V2
                 else "context.message_id",
             )
-

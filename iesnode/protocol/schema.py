@@ -11,27 +11,25 @@ Each endpoint is compiled once, twice over: into a plain predicate
 (:func:`compile_predicate`, the hot path, about twenty times faster than a
 ``jsonschema`` pass) and into a ``Draft202012Validator`` that is only asked to
 explain a body the predicate refused. The most relevant error becomes a
-:class:`~iesnode.errors.RequestRejected` with a dotted path and a plain sentence
-(:mod:`iesnode.protocol.schema_errors` style ranking lives in ``_explain``).
+:class:`~iesnode.errors.RequestRejected` with a dotted path and a plain sentence.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import structlog
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from iesnode.errors import ConfigError, RequestRejected, UnknownAction
 from iesnode.model.envelope import Dialect
-from iesnode.protocol.schema_explain import explain
 
 __all__ = ["Predicate", "SchemaRegistry", "compile_predicate"]
 
@@ -55,8 +53,10 @@ _PY_TYPES: Mapping[str, Predicate] = {
     "boolean": lambda x: isinstance(x, bool),
     "null": lambda x: x is None,
     "number": lambda x: isinstance(x, int | float) and not isinstance(x, bool),
-    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool))
-    or (isinstance(x, float) and x.is_integer()),
+    "integer": lambda x: (
+        (isinstance(x, int) and not isinstance(x, bool))
+        or (isinstance(x, float) and x.is_integer())
+    ),
 }
 
 
@@ -81,14 +81,17 @@ def _all_of(checks: list[Predicate]) -> Predicate:
         return checks[0]
 
     def check(x: object) -> bool:
-        return all(c(x) for c in checks)
+        for c in checks:
+            if not c(x):
+                return False
+        return True
 
     return check
 
 
 def _type(kinds: Any) -> Predicate:
     preds = [_PY_TYPES[k] for k in ([kinds] if isinstance(kinds, str) else kinds)]
-    return _all_of(preds) if len(preds) == 1 else lambda x: any(p(x) for p in preds)
+    return preds[0] if len(preds) == 1 else lambda x: any(p(x) for p in preds)
 
 
 def _enum(values: Any) -> Predicate:
@@ -99,8 +102,8 @@ def _enum(values: Any) -> Predicate:
 
 
 def _required(names: Any) -> Predicate:
-    keys = tuple(names)
-    return lambda x: not isinstance(x, dict) or all(k in x for k in keys)
+    keys = frozenset(names)
+    return lambda x: not isinstance(x, dict) or keys.issubset(x.keys())
 
 
 def _pattern(regex: Any) -> Predicate:
@@ -165,15 +168,25 @@ class _Compiler:
         compiled = tuple((name, self.compile(sub, resolver)) for name, sub in props.items())
 
         def check(x: object) -> bool:
-            if not isinstance(x, dict):
-                return True
-            return all(name not in x or sub(x[name]) for name, sub in compiled)
+            if isinstance(x, dict):
+                for name, sub in compiled:
+                    if name in x and not sub(x[name]):
+                        return False
+            return True
 
         return check
 
     def _items(self, items: Any, resolver: Any) -> Predicate:
         sub = self.compile(items, resolver)
-        return lambda x: not isinstance(x, list) or all(sub(v) for v in x)
+
+        def check(x: object) -> bool:
+            if isinstance(x, list):
+                for value in x:
+                    if not sub(value):
+                        return False
+            return True
+
+        return check
 
     def _conditional(self, schema: Mapping[str, Any], resolver: Any) -> Predicate:
         test = self.compile(schema["if"], resolver)
@@ -247,8 +260,120 @@ class SchemaRegistry:
             )
         if endpoint.check(doc):
             return
-        rejection = explain(action, endpoint.explainer.iter_errors(doc))
+        rejection = _explain(action, endpoint.explainer.iter_errors(doc))
         if rejection is None:
             log.warning("schema_predicate_disagrees", dialect=dialect.value, action=action)
             return
         raise rejection
+
+
+_VALIDATOR_RANK = {"type": 0, "required": 1, "enum": 2, "const": 2}
+_TYPE_WORDS = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+_SHOWN_CHARS = 40
+
+
+def _explain(action: str, errors: Iterable[ValidationError]) -> RequestRejected | None:
+    """The one error to report: context first, then the shallowest, then by rule and path."""
+    ranked = [_Explained(action, error) for error in errors]
+    if not ranked:
+        return None
+    best = min(ranked, key=lambda e: e.rank)
+    return RequestRejected(
+        best.code, best.message, path=best.path, legacy_code="30000", error_type=best.error_type
+    )
+
+
+class _Explained:
+    """One jsonschema error put in protocol terms: code, dotted path, plain sentence."""
+
+    def __init__(self, action: str, error: ValidationError) -> None:
+        parts: list[str | int] = list(error.absolute_path)
+        if error.validator == "required":
+            parts.append(_missing_property(error))
+        self.path = _dotted(parts)
+        in_context = bool(parts) and parts[0] == "context"
+        is_action = parts[:2] == ["context", "action"]
+        if not in_context:
+            self.code, self.error_type = "SCH_VALIDATION_FAILED", "JSON-SCHEMA-ERROR"
+        elif error.validator == "required":
+            self.code, self.error_type = "CTX_MISSING_FIELD", "CONTEXT-ERROR"
+        elif is_action and error.validator in ("enum", "const"):
+            self.code, self.error_type = "CTX_ACTION_MISMATCH", "CONTEXT-ERROR"
+        else:
+            self.code, self.error_type = "CTX_INVALID_FIELD", "CONTEXT-ERROR"
+        if self.code == "CTX_ACTION_MISMATCH":
+            self.message = (
+                f"context.action must be {action!r} on the /{action} endpoint, "
+                f"not {_shown(error.instance)}"
+            )
+        else:
+            self.message = _sentence(self.path, error)
+        area = (0 if len(parts) <= 1 or is_action else 1) if in_context else 2
+        rule_rank = _VALIDATOR_RANK.get(str(error.validator), 3)
+        self.rank = (area, len(parts), rule_rank, self.path, self.message)
+
+
+def _missing_property(error: ValidationError) -> str:
+    """Name of the property a ``required`` error is about."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    missing = [p for p in error.validator_value if p not in instance]
+    for name in missing:
+        if error.message == f"{name!r} is a required property":
+            return str(name)
+    return str(missing[0]) if missing else "?"
+
+
+def _dotted(parts: Iterable[str | int]) -> str:
+    """``["message", "contract", "commitments", 0, "id"]`` -> ``message.contract.commitments[0].id``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "$"
+
+
+def _shown(value: object) -> str:
+    """A short JSON excerpt of a value, never the whole instance."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def _kind_words(kinds: object) -> str:
+    names = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names) or "of another type"
+
+
+def _sentence(path: str, error: ValidationError) -> str:
+    """Say which rule failed, in plain words."""
+    where = "the body" if path == "$" else path
+    rule, value = error.validator, error.validator_value
+    if rule == "required":
+        return f"{where} is required"
+    if rule == "type":
+        return f"{where} must be {_kind_words(value)}"
+    if rule in ("enum", "const"):
+        allowed = list(value) if rule == "enum" else [value]
+        choices = " or ".join(_shown(v) for v in allowed[:5])
+        return f"{where} must be {choices}, not {_shown(error.instance)}"
+    if rule == "pattern":
+        hint = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return f"{where} must be {hint}" if hint else f"{where} must match {value}"
+    if rule == "minLength":
+        return f"{where} must not be empty" if value == 1 else f"{where} is too short"
+    if rule == "minItems":
+        return f"{where} must have at least {value} item{'s' if value != 1 else ''}"
+    if rule == "minimum":
+        return f"{where} must be at least {value}"
+    return f"{where} breaks the {rule!r} rule of its schema"

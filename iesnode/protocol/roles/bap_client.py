@@ -179,9 +179,7 @@ class BapClient:
         to: Peer | None = None,
     ) -> AsyncIterator[Callback]:
         """Send discover (through the gateway unless ``to`` is given); stream on_discover."""
-        sent = await self.send(
-            "discover", message, to=to, transaction_id=transaction_id, ttl=ttl
-        )
+        sent = await self.send("discover", message, to=to, transaction_id=transaction_id, ttl=ttl)
         async for callback in self.callbacks(sent):
             yield callback
 

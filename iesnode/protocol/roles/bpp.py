@@ -176,4 +176,3 @@ class BppRole:
             transaction_id=ctx.transaction_id,
             created_at=self._clock.now(),
         )
-

@@ -117,9 +117,7 @@ class GatewayRole:
     async def relay_job(self, envelope: Envelope, body: bytes, authorization: str) -> DeliverJob:
         """The job relaying an ``on_discover`` to the BAP registered under ``bap_id``."""
         ctx = envelope.context
-        baps = await self._directory.find(
-            SubscriberQuery(role=Role.BAP, subscriber_id=ctx.bap_id)
-        )
+        baps = await self._directory.find(SubscriberQuery(role=Role.BAP, subscriber_id=ctx.bap_id))
         if not baps:
             raise RequestRejected(
                 "CTX_UNKNOWN_BAP",
