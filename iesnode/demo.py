@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from iesnode.errors import ClientError
 from iesnode.log import configure_logging
+from iesnode.model.envelope import Dialect
 from iesnode.protocol.roles.bap import Callback
 from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
 from iesnode.settings import NodeRole
@@ -50,10 +51,14 @@ def energy_provider(name: str, price_inr_per_kwh: float, kwh: float) -> HandlerR
             },
         )
         current["status"] = {"code": status}
+        if req.context.dialect is not Dialect.V2:
+            return {"order": {**current, "status": status}}  # v1.1 Order.status is a string
         return {"contract": current}
 
     @handlers.on("discover")
     async def discover(req: IncomingRequest) -> dict[str, Any]:
+        if req.context.dialect is not Dialect.V2:  # Beckn v1.1 on_search carries one catalog
+            return {"catalog": {"providers": [{"id": name, "items": [{"id": offer_id}]}]}}
         return {
             "catalogs": [
                 {

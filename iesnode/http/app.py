@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["NODE", "make_app"]
 
 NODE: web.AppKey[Node] = web.AppKey("node")
-_EXCHANGE = "iesnode.exchange"
+_EXCHANGE: web.RequestKey[Exchange] = web.RequestKey("exchange", Exchange)
 _JSON = "application/json"
 log = structlog.get_logger(__name__)
 
@@ -50,7 +50,7 @@ def _sniff_dialect(ex: Exchange | None) -> Dialect:
 
 
 def _nack(node: Node, request: web.Request, exc: ProtocolError) -> web.Response:
-    ex: Exchange | None = request.get(_EXCHANGE)
+    ex = request.get(_EXCHANGE)
     dialect = _sniff_dialect(ex)
     message_id = ex.envelope.context.message_id if ex and ex.envelope else ""
     body = ack_body(
