@@ -1,0 +1,119 @@
+"""Gateway fan-out around slow and failing BPPs; callback delivery retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import aiohttp
+from aiohttp import web
+
+from iesnode.demo import energy_provider
+from iesnode.model.subscriber import Role, Subscriber
+from iesnode.protocol.roles.bap import Peer
+from iesnode.settings import NodeRole
+from iesnode.testing import LocalNetwork, generate_signing_key
+
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serve(handler: Endpoint) -> AsyncIterator[str]:
+    """A real aiohttp server on 127.0.0.1:0 answering every POST with ``handler``."""
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def enrol_fake_bpp(net: LocalNetwork, subscriber_id: str, url: str) -> None:
+    """List a fake BPP in the network's directory."""
+    net.directory.put(
+        Subscriber(
+            subscriber_id=subscriber_id,
+            key_id="k1",
+            url=url,
+            role=Role.BPP,
+            signing_public_key=generate_signing_key()[1],
+            network_id="ies.example/p2p-trading",
+        )
+    )
+
+
+async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
+    """One BPP hangs, one answers 500: the healthy BPP's offer still arrives promptly."""
+    release = asyncio.Event()
+
+    async def slow(_: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({"status": "ACK"})
+
+    async def failing(_: web.Request) -> web.Response:
+        return web.json_response({"status": "NACK"}, status=500)
+
+    net = LocalNetwork(settings={"gateway": {"fanout_timeout": 0.5}})
+    async with net, serve(slow) as slow_url, serve(failing) as failing_url:
+        gateway = await net.add("gw.test", NodeRole.GATEWAY)
+        await net.add("good.test", NodeRole.BPP, handlers=energy_provider("good.test", 4, 1))
+        enrol_fake_bpp(net, "slow.test", slow_url)
+        enrol_fake_bpp(net, "failing.test", failing_url)
+        bap_node = await net.add("bap.test", NodeRole.BAP)
+        async with bap_node.bap() as bap:
+            sent_at = bap_node.clock.now()
+            offers = bap.discover({"intent": {}}, ttl=2)
+            first = await anext(offers)
+            assert first.sender == "good.test"
+            assert first.received_at - sent_at < 0.4  # well inside the 0.5 s per-BPP timeout
+            await offers.aclose()
+        for _ in range(40):
+            outcomes = {
+                o: gateway.metrics.fanout.labels(o)._value.get()  # noqa: SLF001
+                for o in ("ack", "nack", "timeout")
+            }
+            if sum(outcomes.values()) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert outcomes == {"ack": 1, "nack": 1, "timeout": 1}
+        release.set()
+
+
+async def test_callback_is_retried_until_the_bap_answers() -> None:
+    """The BAP's endpoint fails twice with 503; the BPP retries and the caller gets on_select."""
+    attempts = 0
+    async with LocalNetwork() as net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=energy_provider("bpp.test", 4, 1))
+        bap_node = await net.add("bap.test", NodeRole.BAP, enrol=False)
+        real_url = bap_node.public_url
+
+        async def flaky(request: web.Request) -> web.Response:
+            nonlocal attempts
+            attempts += 1
+            if attempts <= 2:
+                return web.json_response({"status": "NACK"}, status=503)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    real_url + request.path, data=await request.read(), headers=request.headers
+                ) as resp,
+            ):
+                return web.Response(
+                    status=resp.status, body=await resp.read(), content_type="application/json"
+                )
+
+        async with serve(flaky) as proxy_url:
+            bap_node.public_url = proxy_url
+            net.enrol(bap_node, NodeRole.BAP)
+            async with bap_node.bap() as bap:
+                order = {"contract": {"commitments": [{"id": "c1"}]}}
+                on_select = await bap.select(Peer("bpp.test", bpp.public_url), order, ttl=5)
+        assert on_select.sender == "bpp.test"
+        assert attempts == 3
+        assert bpp.metrics.callback_attempts.labels("on_select")._value.get() == 3  # noqa: SLF001
