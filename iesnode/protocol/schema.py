@@ -141,6 +141,8 @@ class _Compiler:
     def compile(self, schema: Any, resolver: Any) -> Predicate:
         if schema is True or schema == {}:
             return lambda _: True
+        if schema is False:
+            return lambda _: False
         if not isinstance(schema, dict):
             raise ConfigError(f"cannot compile schema {schema!r}")
         checks: list[Predicate] = []
@@ -209,10 +211,9 @@ def compile_predicate(registry: Registry[Any], uri: str) -> Predicate:
 class _Endpoint:
     """The two compiled forms of one endpoint's schema."""
 
-    __slots__ = ("action", "check", "explainer")
+    __slots__ = ("check", "explainer")
 
-    def __init__(self, action: str, check: Predicate, explainer: Draft202012Validator) -> None:
-        self.action = action
+    def __init__(self, check: Predicate, explainer: Draft202012Validator) -> None:
         self.check = check
         self.explainer = explainer
 
@@ -240,8 +241,8 @@ class SchemaRegistry:
                     target = f"{uri}#/$defs/{action}"
                     explainer = Draft202012Validator({"$ref": target}, registry=registry)
                     check = compile_predicate(registry, target)
-                    endpoints[dialect, action] = _Endpoint(action, check, explainer)
-            except (Unresolvable, KeyError, re.error) as exc:
+                    endpoints[dialect, action] = _Endpoint(check, explainer)
+            except (Unresolvable, KeyError, re.error, RecursionError) as exc:
                 raise ConfigError(f"cannot compile {uri}: {exc!r}") from exc
         return cls(endpoints)
 
@@ -333,7 +334,7 @@ def _missing_property(error: ValidationError) -> str:
 
 
 def _dotted(parts: Iterable[str | int]) -> str:
-    """``["message", "contract", "commitments", 0, "id"]`` -> ``message.contract.commitments[0].id``.
+    """Write a JSON path the way NACKs show it: ``message.contract.commitments[0].id``.
 
     Keys that are not identifiers are written as ``["key"]``; the root is ``$``.
     """

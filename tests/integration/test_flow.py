@@ -31,7 +31,11 @@ async def test_full_flow_in_each_dialect(dialect: Dialect) -> None:
             state = on_confirm.message[key]["status"]
             assert (state["code"] if key == "contract" else state) == "ACTIVE"
             contract_id = on_confirm.message[key]["id"]
-            ask = {"contract": {"id": contract_id}} if key == "contract" else {"order_id": contract_id}
+            ask = (
+                {"contract": {"id": contract_id}}
+                if key == "contract"
+                else {"order_id": contract_id}
+            )
             on_status = await bap.status(on_confirm, ask, ttl=5)
             assert on_status.message[key]["id"] == contract_id
 

@@ -1,0 +1,109 @@
+"""The load generator: ``wrk`` (a separate C process) driven by ``bench/replay.lua``.
+
+wrk keeps 32 keep-alive connections busy from one event-loop thread and costs far
+less CPU per request than any Python client would, so on a 2-core machine it leaves
+the server's core alone. Its script replays pre-generated signed requests (see
+``bench/signed_requests.py``), counts HTTP 200 answers apart from everything else,
+and prints one ``BENCH {json}`` line that :func:`run_wrk` parses.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SCRIPT", "WrkResult", "require_wrk", "run_wrk"]
+
+SCRIPT = Path(__file__).with_name("replay.lua")
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    """One wrk run: counts and latency percentiles (closed loop, ``connections`` in flight)."""
+
+    seconds: float
+    ok: int
+    """HTTP 200 answers (ACKs)."""
+    non_200: int
+    socket_errors: int
+    """connect + read + write errors and timeouts."""
+    wrapped: int
+    """How often a wrk thread ran out of distinct requests and started over."""
+    loaded: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+
+    @property
+    def ok_per_second(self) -> float:
+        """HTTP 200 answers per second of the run."""
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+
+def require_wrk() -> str:
+    """Path of the ``wrk`` binary; raise with the install hint when it is missing."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
+    return binary
+
+
+def run_wrk(
+    url: str,
+    requests_file: Path,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int = 1,
+    cpus: str | None = None,
+) -> WrkResult:
+    """Run wrk against ``url`` (path included) for ``seconds``; return its parsed summary."""
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    command = [
+        require_wrk(),
+        "--threads",
+        str(threads),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "5s",
+        "--script",
+        str(SCRIPT),
+        url,
+        "--",
+        str(requests_file),
+        str(threads),
+        path,
+    ]
+    if cpus is not None:
+        command = ["taskset", "--cpu-list", cpus, *command]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=seconds + 60
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    data = json.loads(line.removeprefix("BENCH "))
+    return WrkResult(
+        seconds=data["duration_us"] / 1e6,
+        ok=data["ok"],
+        non_200=data["non200"],
+        socket_errors=data["connect_errors"]
+        + data["read_errors"]
+        + data["write_errors"]
+        + data["timeouts"],
+        wrapped=data["wrapped"],
+        loaded=data["loaded"],
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        mean_ms=data["mean_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+    )
