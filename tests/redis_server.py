@@ -33,7 +33,7 @@ def redis_server() -> Iterator[str]:
         raise RuntimeError("redis-server is not on PATH; run ./dev test to provision it")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="iesnode-redis-")
-    proc = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
+    proc = subprocess.Popen(
         [
             binary,
             "--port",

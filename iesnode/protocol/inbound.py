@@ -275,20 +275,26 @@ class InboundVerifier:
     def check_context(self, envelope: Envelope) -> None:
         """Network/domain allowed; ``timestamp + ttl`` not passed; timestamp not in the future."""
         ctx, limits = envelope.context, self._limits
-        if limits.allowed_networks and ctx.dialect is Dialect.V2:
-            if ctx.network_id not in limits.allowed_networks:
-                raise RequestRejected(
-                    "CTX_NETWORK_NOT_ALLOWED",
-                    f"networkId {ctx.network_id!r} is not one this node serves",
-                    path="context.networkId",
-                )
-        if limits.allowed_domains and ctx.domain is not None:
-            if ctx.domain not in limits.allowed_domains:
-                raise RequestRejected(
-                    "CTX_DOMAIN_NOT_ALLOWED",
-                    f"domain {ctx.domain!r} is not one this node serves",
-                    path="context.domain",
-                )
+        if (
+            limits.allowed_networks
+            and ctx.dialect is Dialect.V2
+            and ctx.network_id not in limits.allowed_networks
+        ):
+            raise RequestRejected(
+                "CTX_NETWORK_NOT_ALLOWED",
+                f"networkId {ctx.network_id!r} is not one this node serves",
+                path="context.networkId",
+            )
+        if (
+            limits.allowed_domains
+            and ctx.domain is not None
+            and ctx.domain not in limits.allowed_domains
+        ):
+            raise RequestRejected(
+                "CTX_DOMAIN_NOT_ALLOWED",
+                f"domain {ctx.domain!r} is not one this node serves",
+                path="context.domain",
+            )
         now = self._clock.now()
         sent = ctx.timestamp.timestamp()
         if sent > now + limits.clock_skew:

@@ -75,7 +75,7 @@ async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
             await offers.aclose()
         for _ in range(40):
             outcomes = {
-                o: gateway.metrics.fanout.labels(o)._value.get()  # noqa: SLF001
+                o: gateway.metrics.fanout.labels(o)._value.get()
                 for o in ("ack", "nack", "timeout")
             }
             if sum(outcomes.values()) == 3:
@@ -116,4 +116,4 @@ async def test_callback_is_retried_until_the_bap_answers() -> None:
                 on_select = await bap.select(Peer("bpp.test", bpp.public_url), order, ttl=5)
         assert on_select.sender == "bpp.test"
         assert attempts == 3
-        assert bpp.metrics.callback_attempts.labels("on_select")._value.get() == 3  # noqa: SLF001
+        assert bpp.metrics.callback_attempts.labels("on_select")._value.get() == 3

@@ -42,7 +42,7 @@ def toml(data: dict[str, Any]) -> str:
 @contextmanager
 def node_process(args: list[str]) -> Iterator[subprocess.Popen[str]]:
     """Start a node process, wait for its 'listening' line, kill it on exit."""
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,

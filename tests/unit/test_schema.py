@@ -128,7 +128,9 @@ def body(dialect: Dialect, action: str) -> dict[str, Any]:
     }
 
 
-def rejection(schemas: SchemaRegistry, dialect: Dialect, action: str, doc: object) -> Any:
+def rejection(
+    schemas: SchemaRegistry, dialect: Dialect, action: str, doc: object
+) -> RequestRejected:
     """The RequestRejected that validating ``doc`` raises."""
     with pytest.raises(RequestRejected) as info:
         schemas.validate(dialect, action, doc)
@@ -153,6 +155,9 @@ def spec_registry() -> Registry[Any]:
     )
 
 
+_REGISTRY = spec_registry()
+
+
 @pytest.fixture(scope="module")
 def schemas() -> SchemaRegistry:
     """The registry loaded from the repository's protocol_specs."""
@@ -161,7 +166,7 @@ def schemas() -> SchemaRegistry:
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(SPECS)))
 def test_spec_file_is_a_draft_2020_12_schema(path: Path) -> None:
-    """Each file is valid JSON and a valid draft 2020-12 schema naming its dialect."""
+    """Each file is valid JSON and a valid schema that declares draft 2020-12."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(doc)
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -170,8 +175,7 @@ def test_spec_file_is_a_draft_2020_12_schema(path: Path) -> None:
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(SPECS)))
 def test_spec_file_refs_resolve_and_compile(path: Path) -> None:
     """Every $ref in a file resolves and the fast path compiles the whole file."""
-    registry = spec_registry()
-    resolver = registry.resolver(path.as_uri())
+    resolver = _REGISTRY.resolver(path.as_uri())
     pending: list[object] = [json.loads(path.read_text())]
     while pending:
         node = pending.pop()
@@ -181,7 +185,7 @@ def test_spec_file_refs_resolve_and_compile(path: Path) -> None:
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
-    assert compile_predicate(registry, path.as_uri())({}) in (True, False)
+    assert compile_predicate(_REGISTRY, path.as_uri())({}) in (True, False)
 
 
 @pytest.mark.parametrize("dialect", list(Dialect))
@@ -545,6 +549,3 @@ def _objects(node: object) -> list[dict[str, Any]]:
         elif isinstance(item, list):
             pending.extend(item)
     return found
-
-
-_REGISTRY = spec_registry()

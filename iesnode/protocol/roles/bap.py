@@ -11,7 +11,7 @@ waiting caller whichever node process received them.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,7 @@ class BapReceiver:
             )
         await self._inbox.deliver(ctx.message_id, callback.encode())
 
-    async def receive(self, message_id: str, deadline: float) -> AsyncIterator[Callback]:
+    async def receive(self, message_id: str, deadline: float) -> AsyncGenerator[Callback, None]:
         """Callbacks for ``message_id`` until ``deadline``."""
         async for raw in self._inbox.receive(message_id, deadline):
             yield Callback.decode(raw)

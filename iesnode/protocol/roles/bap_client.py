@@ -8,7 +8,7 @@ v2 counter-signature when the peer sends one), then returns or streams the verif
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,7 +165,7 @@ class BapClient:
         except AuthError as exc:
             raise ClientError(f"ACK counter-signature rejected: {exc.message}") from exc
 
-    async def callbacks(self, sent: Sent) -> AsyncIterator[Callback]:
+    async def callbacks(self, sent: Sent) -> AsyncGenerator[Callback, None]:
         """Every callback for ``sent`` until its deadline."""
         async for callback in self._receiver.receive(sent.message_id, sent.deadline):
             yield callback
@@ -177,7 +177,7 @@ class BapClient:
         ttl: float | None = None,
         transaction_id: str | None = None,
         to: Peer | None = None,
-    ) -> AsyncIterator[Callback]:
+    ) -> AsyncGenerator[Callback, None]:
         """Send discover (through the gateway unless ``to`` is given); stream on_discover."""
         sent = await self.send("discover", message, to=to, transaction_id=transaction_id, ttl=ttl)
         async for callback in self.callbacks(sent):
@@ -220,7 +220,7 @@ class BapClient:
         """status -> on_status."""
         return await self.request("status", to, message, **kw)
 
-    async def updates(self, transaction_id: str, until: float) -> AsyncIterator[Callback]:
+    async def updates(self, transaction_id: str, until: float) -> AsyncGenerator[Callback, None]:
         """Unsolicited on_status/on_update/on_cancel of a transaction, until ``until``."""
         async for callback in self._receiver.receive(unsolicited_key(transaction_id), until):
             yield callback
