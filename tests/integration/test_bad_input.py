@@ -8,6 +8,7 @@ that the node ACKs a valid request right after.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from iesnode.model.subscriber import Role, SubscriberStatus
 from iesnode.node import Node
@@ -42,6 +44,8 @@ from tests.integration.helpers import (
 BPP_ID = "bpp.bad-input.test"
 BAP_ID = "bap.bad-input.test"
 BODY_LIMIT = 4096
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 SELECT_MESSAGE = {"contract": {"commitments": [{"id": "c1", "offer": {"id": "offer-1"}}]}}
 
 
@@ -85,7 +89,7 @@ class Rig:
             now=time.time(),
         )
         ctx.update(overrides)
-        return {"context": ctx, "message": SELECT_MESSAGE}
+        return {"context": ctx, "message": copy.deepcopy(SELECT_MESSAGE)}
 
     def headers(self, body: bytes, signer: Signer | None = None, **kw: int) -> dict[str, str]:
         """Content-Type and an Authorization signed by ``signer`` (default: our BAP)."""
@@ -107,9 +111,9 @@ class Rig:
         assert_ack(await self.send(body, self.headers(body)))
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def rig() -> AsyncIterator[Rig]:
-    """One BPP node with a small body limit, our BAP key enrolled, a callback sink."""
+    """One BPP node per module with a small body limit, our BAP key, a callback sink."""
     sink = await CallbackSink().start()
     net = LocalNetwork(settings={"security": {"max_body_bytes": BODY_LIMIT}})
     try:

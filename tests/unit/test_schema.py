@@ -478,7 +478,7 @@ JSON = st.recursive(
     max_leaves=16,
 )
 ENDPOINT_OR_UNKNOWN = st.sampled_from([*ALL_ENDPOINTS, (Dialect.V2, "nope")])
-QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @QUICK
