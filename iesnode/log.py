@@ -14,6 +14,19 @@ import structlog
 __all__ = ["configure_logging"]
 
 
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is at the time of the call (it may be swapped)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_: object) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
     """Configure structlog once for the process; ``json`` defaults to "not a terminal"."""
     as_json = (not sys.stderr.isatty()) if json is None else json
@@ -31,6 +44,6 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=_stderr_logger,
+        cache_logger_on_first_use=False,
     )
