@@ -22,7 +22,9 @@ from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
 from iesnode.serve import run_node
 from iesnode.settings import load_settings
 
-__all__ = ["main", "trivial_handlers"]
+__all__ = ["BAP_KEY_ID", "main", "node_config", "trivial_handlers"]
+
+BAP_KEY_ID = "k1"
 
 
 def trivial_handlers() -> HandlerRegistry:
@@ -34,6 +36,45 @@ def trivial_handlers() -> HandlerRegistry:
         return {"contract": {"id": "bench-contract", "status": {"code": "DRAFT"}}}
 
     return handlers
+
+
+def node_config(
+    *,
+    subscriber_id: str,
+    private_key: str,
+    bap_id: str,
+    bap_public_key: str,
+    bap_url: str,
+    network: dict[str, str],
+    redis_url: str | None = None,
+) -> dict[str, Any]:
+    """Settings of the BPP under test; the benchmark BAP is SUBSCRIBED in its static list."""
+    config: dict[str, Any] = {
+        "node": {
+            "subscriber_id": subscriber_id,
+            "key_id": "k1",
+            "signing_private_key": private_key,
+            "roles": ["bpp"],
+        },
+        "network": {**network, "allowed_networks": [network["network_id"]]},
+        "registry": {
+            "subscribers": [
+                {
+                    "subscriber_id": bap_id,
+                    "key_id": BAP_KEY_ID,
+                    "url": bap_url,
+                    "role": "BAP",
+                    "signing_public_key": bap_public_key,
+                    "status": "SUBSCRIBED",
+                    "network_id": network["network_id"],
+                    "domains": [network["domain"]],
+                }
+            ]
+        },
+    }
+    if redis_url is not None:
+        config["redis"] = {"url": redis_url}
+    return config
 
 
 def main() -> None:

@@ -39,13 +39,14 @@ log = structlog.get_logger(__name__)
 
 
 def _sniff_dialect(ex: Exchange | None) -> Dialect:
+    """The caller's dialect, for a NACK; building a NACK must never raise."""
     if ex is None:
         return Dialect.V2
     if ex.dialect is not None:
         return ex.dialect
     try:
         return detect_dialect(json.loads(ex.body))
-    except (ValueError, ProtocolError):
+    except (ValueError, RecursionError, ProtocolError):
         return Dialect.V2
 
 
@@ -78,7 +79,8 @@ def _nack(node: Node, request: web.Request, exc: ProtocolError) -> web.Response:
             )
     action = ex.action if ex else request.match_info.get("action", "?")
     log.info("nack", action=action, code=exc.code, path=exc.path, reason=exc.message)
-    node.metrics.requests.labels(action, exc.code).inc()
+    label = action if canonical(action) is not None else "unknown"  # bounded label values
+    node.metrics.requests.labels(label, exc.code).inc()
     return web.Response(status=exc.http_status, body=body, content_type=_JSON, headers=headers)
 
 
@@ -110,12 +112,6 @@ async def beckn_endpoint(request: web.Request) -> web.Response:
     started = time.perf_counter()
     name = request.match_info["action"]
     action = canonical(name)
-    if action is None or action not in node.served_actions:
-        raise UnknownAction(
-            "CTX_UNKNOWN_ACTION",
-            f"this node ({', '.join(sorted(node.roles))}) does not serve {name!r}",
-            path="$path",
-        )
     limit = node.settings.security.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(
@@ -131,7 +127,7 @@ async def beckn_endpoint(request: web.Request) -> web.Response:
         ) from None
     headers = request.headers
     ex = Exchange(
-        action=action,
+        action=action or name,
         body=body,
         content_type=headers.get("Content-Type", ""),
         authorization=headers.getall("Authorization", []),
@@ -140,6 +136,12 @@ async def beckn_endpoint(request: web.Request) -> web.Response:
         received_at=node.clock.now(),
     )
     request[_EXCHANGE] = ex
+    if action is None or action not in node.served_actions:
+        raise UnknownAction(
+            "CTX_UNKNOWN_ACTION",
+            f"this node ({', '.join(sorted(node.roles))}) does not serve {name!r}",
+            path="$path",
+        )
     envelope = await node.verifier.verify(ex)
     ctx = envelope.context
     structlog.contextvars.bind_contextvars(

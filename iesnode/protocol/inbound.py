@@ -240,6 +240,13 @@ class InboundVerifier:
                 path="$",
                 error_type="JSON-SCHEMA-ERROR",
             ) from exc
+        except RecursionError as exc:
+            raise RequestRejected(
+                "SCH_INVALID_JSON",
+                "JSON nests too deeply",
+                path="$",
+                error_type="JSON-SCHEMA-ERROR",
+            ) from exc
         except UnicodeDecodeError as exc:
             raise RequestRejected(
                 "SCH_INVALID_JSON",

@@ -261,7 +261,15 @@ class SchemaRegistry:
             )
         if endpoint.check(doc):
             return
-        rejection = _explain(action, endpoint.explainer.iter_errors(doc))
+        try:
+            rejection = _explain(action, endpoint.explainer.iter_errors(doc))
+        except RecursionError:
+            rejection = RequestRejected(
+                "SCH_VALIDATION_FAILED",
+                f"the body does not fit the /{action} schema and is nested too deeply to say where",
+                path="$",
+                error_type="JSON-SCHEMA-ERROR",
+            )
         if rejection is None:
             log.warning("schema_predicate_disagrees", dialect=dialect.value, action=action)
             return
@@ -351,7 +359,10 @@ def _dotted(parts: Iterable[str | int]) -> str:
 
 def _shown(value: object) -> str:
     """A short JSON excerpt of a value, never the whole instance."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return f"a deeply nested {type(value).__name__}"
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 

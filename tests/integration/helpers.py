@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,9 +33,9 @@ from iesnode.testing import generate_signing_key
 
 __all__ = [
     "NETWORK_ID",
+    "Answer",
     "CallbackSink",
     "Received",
-    "Reply",
     "assert_ack",
     "assert_challenge",
     "assert_no_traceback",
@@ -156,7 +158,7 @@ def v1_context(
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class Answer:
     """What a node answered: status, headers and the raw body."""
 
     status: int
@@ -175,37 +177,38 @@ async def post(
     headers: dict[str, str] | list[tuple[str, str]],
     *,
     chunked: bool = False,
-) -> Reply:
-    """POST raw bytes (a list of pairs may repeat a header); never raises on status."""
-    data: Any = body
-    if chunked:
+) -> Answer:
+    """POST raw bytes (a list of pairs may repeat a header); never raises on status.
 
-        async def chunks() -> Any:
-            yield body
+    ``chunked`` streams the body without a ``Content-Length``.
+    """
 
-        data = chunks()
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    data = chunks() if chunked else body
     async with session.post(url, data=data, headers=headers) as resp:
-        return Reply(resp.status, resp.headers, await resp.read())
+        return Answer(resp.status, resp.headers, await resp.read())
 
 
-def assert_no_traceback(reply: Reply) -> None:
+def assert_no_traceback(reply: Answer) -> None:
     """The answer leaks no Python internals."""
     assert b"Traceback" not in reply.body
     assert b'File "' not in reply.body
 
 
-def assert_challenge(reply: Reply, node_id: str, header: str = "WWW-Authenticate") -> None:
+def assert_challenge(reply: Answer, node_id: str, header: str = "WWW-Authenticate") -> None:
     """A 401 names the node's realm and the signed headers it expects."""
     assert reply.headers.get(header) == _CHALLENGE.format(node_id)
 
 
-def assert_v2_nack(reply: Reply, status: int, code: str, path: str, node_id: str) -> None:
+def assert_v2_nack(reply: Answer, status: int, code: str, path: str, node_id: str) -> None:
     """A Beckn v2.0 NACK with this code and path, counter-signed by ``node_id``."""
     assert_no_traceback(reply)
     assert reply.status == status, reply.body
     assert reply.headers.get("Content-Type", "").startswith("application/json")
     doc = reply.json()
-    assert doc["status"] == "NACK"
+    assert doc.get("status") == "NACK", doc
     assert doc["error"]["code"] == code, doc
     assert doc["error"]["path"] == path, doc
     assert doc["error"]["message"]
@@ -216,12 +219,12 @@ def assert_v2_nack(reply: Reply, status: int, code: str, path: str, node_id: str
         assert "Proxy-Authenticate" not in reply.headers
 
 
-def assert_v1_nack(reply: Reply, status: int, code: str, path: str, error_type: str) -> None:
+def assert_v1_nack(reply: Answer, status: int, code: str, path: str, error_type: str) -> None:
     """A Beckn v1.1 NACK: ``message.ack.status`` NACK and a numeric ``error.code``."""
     assert_no_traceback(reply)
     assert reply.status == status, reply.body
     doc = reply.json()
-    assert doc["message"] == {"ack": {"status": "NACK"}}
+    assert doc.get("message") == {"ack": {"status": "NACK"}}, doc
     err = doc["error"]
     assert (err["code"], err["paths"], err["type"]) == (code, path, error_type), err
     assert err["code"].isdigit()
@@ -229,7 +232,7 @@ def assert_v1_nack(reply: Reply, status: int, code: str, path: str, error_type: 
     assert "status" not in doc
 
 
-def assert_ack(reply: Reply) -> None:
+def assert_ack(reply: Answer) -> None:
     """A plain HTTP 200 v2 ACK."""
     assert reply.status == 200, reply.body
     assert reply.json()["status"] == "ACK"
@@ -246,6 +249,15 @@ class Received:
     def json(self) -> Any:
         """The body decoded as JSON."""
         return json.loads(self.body)
+
+    @property
+    def message_id(self) -> str | None:
+        """The body's ``context.messageId`` (or v1 ``message_id``), if readable."""
+        try:
+            ctx = self.json()["context"]
+            return str(ctx.get("messageId", ctx.get("message_id")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
 
 
 @dataclass
@@ -271,6 +283,15 @@ class CallbackSink:
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
         return self
+
+    async def wait_for(self, path: str, message_id: str, timeout: float = 2.0) -> Received:
+        """The first POST on ``path`` carrying ``message_id``, waiting up to ``timeout`` s."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for item in self.received:
+                    if item.path == path and item.message_id == message_id:
+                        return item
+                await asyncio.sleep(0.01)
 
     async def aclose(self) -> None:
         """Stop the server."""

@@ -26,8 +26,8 @@ from iesnode.protocol.signing import Signer
 from iesnode.settings import NodeRole
 from iesnode.testing import LocalNetwork, generate_signing_key
 from tests.integration.helpers import (
+    Answer,
     CallbackSink,
-    Reply,
     assert_ack,
     assert_challenge,
     assert_no_traceback,
@@ -97,11 +97,11 @@ class Rig:
 
     async def send(
         self, body: bytes, headers: dict[str, str] | list[tuple[str, str]], action: str = "select"
-    ) -> Reply:
+    ) -> Answer:
         """POST ``body`` to the BPP's ``action`` endpoint."""
         return await post(self.session, self.url(action), body, headers)
 
-    def nack(self, reply: Reply, status: int, code: str, path: str) -> None:
+    def nack(self, reply: Answer, status: int, code: str, path: str) -> None:
         """Assert a v2 NACK counter-signed by the BPP."""
         assert_v2_nack(reply, status, code, path, BPP_ID)
 
@@ -127,12 +127,15 @@ async def rig() -> AsyncIterator[Rig]:
 
 
 async def test_valid_select_is_acked(rig: Rig) -> None:
-    """The baseline: a well-formed signed select gets a counter-signed ACK."""
-    body = encode(rig.select())
+    """The baseline: a signed select is ACKed, counter-signed and answered by on_select."""
+    doc = rig.select()
+    body = encode(doc)
     reply = await rig.send(body, rig.headers(body))
     assert_ack(reply)
     assert_no_traceback(reply)
     assert reply.json()["signature"].startswith(f'Signature keyId="{BPP_ID}|')
+    callback = await rig.sink.wait_for("/on_select", doc["context"]["messageId"])
+    assert callback.json()["message"]["contract"]["status"] == {"code": "DRAFT"}
 
 
 async def test_malformed_json(rig: Rig) -> None:
@@ -156,6 +159,23 @@ async def test_body_not_an_object(rig: Rig) -> None:
     body = b"[1,2,3]"
     reply = await rig.send(body, rig.headers(body))
     rig.nack(reply, 400, "SCH_INVALID_BODY", "$")
+    await rig.assert_still_serving()
+
+
+async def test_deeply_nested_json(rig: Rig) -> None:
+    """Signed JSON nested deeper than the parser's recursion limit: 400 SCH_INVALID_JSON."""
+    body = b"[" * 2000 + b"]" * 2000
+    reply = await rig.send(body, rig.headers(body))
+    rig.nack(reply, 400, "SCH_INVALID_JSON", "$")
+    await rig.assert_still_serving()
+
+
+async def test_deeply_nested_json_unsigned(rig: Rig) -> None:
+    """Unsigned deeply nested JSON is still a 401 NACK, not a crash while sniffing it."""
+    body = b"[" * 2000 + b"]" * 2000
+    reply = await rig.send(body, {"Content-Type": "application/json"})
+    rig.nack(reply, 401, "AUT_SIGNATURE_MISSING", "Authorization")
+    assert_challenge(reply, BPP_ID)
     await rig.assert_still_serving()
 
 
@@ -363,6 +383,24 @@ async def test_missing_message_id(rig: Rig) -> None:
     await rig.assert_still_serving()
 
 
+async def test_missing_message(rig: Rig) -> None:
+    """A select without ``message``: 400 SCH_VALIDATION_FAILED at ``message``."""
+    doc = rig.select()
+    del doc["message"]
+    body = encode(doc)
+    reply = await rig.send(body, rig.headers(body))
+    rig.nack(reply, 400, "SCH_VALIDATION_FAILED", "message")
+    await rig.assert_still_serving()
+
+
+async def test_impossible_timestamp(rig: Rig) -> None:
+    """A well-shaped but impossible date (30 February): 400 CTX_INVALID_FIELD."""
+    body = encode(rig.select(timestamp="2025-02-30T10:00:00.000Z"))
+    reply = await rig.send(body, rig.headers(body))
+    rig.nack(reply, 400, "CTX_INVALID_FIELD", "context.timestamp")
+    await rig.assert_still_serving()
+
+
 async def test_stale_message(rig: Rig) -> None:
     """timestamp + ttl in the past: 400 CTX_TTL_EXPIRED at context.ttl."""
     stale = datetime.fromtimestamp(time.time() - 120, UTC).isoformat().replace("+00:00", "Z")
@@ -450,6 +488,15 @@ async def test_v1_sender_mismatch(rig: Rig) -> None:
     reply = await rig.send(body, rig.headers(body), action="search")
     assert_v1_nack(reply, 401, "30016", "context.bap_id", "AUTH-ERROR")
     assert_challenge(reply, BPP_ID)
+    await rig.assert_still_serving()
+
+
+async def test_v1_unknown_action_path(rig: Rig) -> None:
+    """A v1.1 caller posting to an unknown action gets a v1.1-shaped 404 NACK."""
+    ctx = v1_context("frobnicate", bap_id=BAP_ID, bap_uri=rig.sink.url, now=time.time())
+    body = encode({"context": ctx, "message": {"intent": {}}})
+    reply = await rig.send(body, rig.headers(body), action="frobnicate")
+    assert_v1_nack(reply, 404, "30000", "$path", "CONTEXT-ERROR")
     await rig.assert_still_serving()
 
 

@@ -75,8 +75,7 @@ async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
             await offers.aclose()
         for _ in range(40):
             outcomes = {
-                o: gateway.metrics.fanout.labels(o)._value.get()
-                for o in ("ack", "nack", "timeout")
+                o: gateway.metrics.fanout.labels(o)._value.get() for o in ("ack", "nack", "timeout")
             }
             if sum(outcomes.values()) == 3:
                 break

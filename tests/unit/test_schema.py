@@ -349,6 +349,18 @@ def test_long_values_are_not_dumped_into_the_message(schemas: SchemaRegistry) ->
     assert len(rejection(schemas, Dialect.V2, "select", doc).message) < 150
 
 
+def test_value_too_deep_to_explain_is_still_rejected(schemas: SchemaRegistry) -> None:
+    """A value nested deeper than Python can print still yields a clean rejection."""
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    doc = body(Dialect.V2, "select")
+    doc["context"]["action"] = deep
+    err = rejection(schemas, Dialect.V2, "select", doc)
+    assert (err.code, err.path) == ("SCH_VALIDATION_FAILED", "$")
+    assert "nested too deeply" in err.message
+
+
 def test_v2_callback_with_error_and_no_message_is_accepted(schemas: SchemaRegistry) -> None:
     """An on_* callback may carry an error instead of a message."""
     doc = {"context": context(Dialect.V2, "on_select"), "error": {"code": "BIZ_ITEM_UNAVAILABLE"}}
