@@ -47,8 +47,15 @@ def node_config(
     bap_url: str,
     network: dict[str, str],
     redis_url: str | None = None,
+    ack_only: bool = False,
 ) -> dict[str, Any]:
-    """Settings of the BPP under test; the benchmark BAP is SUBSCRIBED in its static list."""
+    """Settings of the BPP under test; the benchmark BAP is SUBSCRIBED in its static list.
+
+    ``ack_only`` sets ``delivery.concurrency`` to 0: the outbox worker never takes a
+    job, so the process does only the synchronous path (verify, queue the job, sign
+    the ACK) and the jobs pile up in the outbox. That isolates the ACK path the
+    target is about from the callback work the same core does in a full node.
+    """
     config: dict[str, Any] = {
         "node": {
             "subscriber_id": subscriber_id,
@@ -74,6 +81,8 @@ def node_config(
     }
     if redis_url is not None:
         config["redis"] = {"url": redis_url}
+    if ack_only:
+        config["delivery"] = {"concurrency": 0}
     return config
 
 

@@ -59,7 +59,7 @@ async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
     async def failing(_: web.Request) -> web.Response:
         return web.json_response({"status": "NACK"}, status=500)
 
-    net = LocalNetwork(settings={"gateway": {"fanout_timeout": 0.5}})
+    net = LocalNetwork(settings={"gateway": {"fanout_timeout": 2.0}})
     async with net, serve(slow) as slow_url, serve(failing) as failing_url:
         gateway = await net.add("gw.test", NodeRole.GATEWAY)
         await net.add("good.test", NodeRole.BPP, handlers=energy_provider("good.test", 4, 1))
@@ -68,12 +68,12 @@ async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
         bap_node = await net.add("bap.test", NodeRole.BAP)
         async with bap_node.bap() as bap:
             sent_at = bap_node.clock.now()
-            offers = bap.discover({"intent": {}}, ttl=2)
+            offers = bap.discover({"intent": {}}, ttl=4)
             first = await anext(offers)
             assert first.sender == "good.test"
-            assert first.received_at - sent_at < 0.4  # well inside the 0.5 s per-BPP timeout
+            assert first.received_at - sent_at < 1.5  # not held up by the 2 s per-BPP timeout
             await offers.aclose()
-        for _ in range(40):
+        for _ in range(100):
             outcomes = {
                 o: gateway.metrics.fanout.labels(o)._value.get() for o in ("ack", "nack", "timeout")
             }
