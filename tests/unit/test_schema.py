@@ -18,7 +18,8 @@ from referencing.jsonschema import DRAFT202012
 from iesnode.errors import ConfigError, ProtocolError, RequestRejected, UnknownAction
 from iesnode.model.envelope import Dialect
 from iesnode.protocol.dialects import detect_dialect
-from iesnode.protocol.schema import SchemaRegistry, compile_predicate
+from iesnode.protocol.predicate import compile_predicate
+from iesnode.protocol.schema import SchemaRegistry
 
 SPECS = Path(__file__).resolve().parents[2] / "protocol_specs"
 VECTORS = Path("/work/shared/vectors/beckn-signing")
