@@ -19,7 +19,7 @@ import structlog
 from aiohttp import web
 
 from iesnode.clock import SystemClock
-from iesnode.errors import BusinessError, ConfigError
+from iesnode.errors import ConfigError
 from iesnode.http.app import make_app
 from iesnode.http.transport import AiohttpTransport
 from iesnode.interfaces import (
@@ -32,14 +32,14 @@ from iesnode.interfaces import (
 )
 from iesnode.metrics import NodeMetrics
 from iesnode.model.envelope import Context, Envelope
-from iesnode.protocol.acks import ack_body
-from iesnode.protocol.actions import ACTIONS, CALLBACKS, is_callback
+from iesnode.protocol.actions import ACTIONS, CALLBACKS
 from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
 from iesnode.protocol.jobs import DeliverJob, encode_job
 from iesnode.protocol.roles.bap import BapReceiver
 from iesnode.protocol.roles.bap_client import BapClient, BapProfile
 from iesnode.protocol.roles.bpp import BppRole, HandlerRegistry
 from iesnode.protocol.roles.gateway import GatewayRole
+from iesnode.protocol.roles.router import Router
 from iesnode.protocol.roles.worker import DeliveryPolicy, JobWorker
 from iesnode.protocol.schema import SchemaRegistry
 from iesnode.protocol.signing import Signer
@@ -106,6 +106,7 @@ class Node:
         self.public_url = settings.node.public_url or ""
         self.bpp: BppRole | None = None
         self.gateway: GatewayRole | None = None
+        self._router: Router | None = None
         stats = getattr(directory, "stats", None)
         if stats is not None:
             self.metrics.watch_lookups(stats)
@@ -156,6 +157,15 @@ class Node:
                 fanout_timeout=self.settings.gateway.fanout_timeout,
                 observe=lambda _bpp, outcome, _s: self.metrics.fanout.labels(outcome).inc(),
             )
+        self._router = Router(
+            signer=self.signer,
+            clock=self.clock,
+            outbox=self.outbox,
+            receiver=self.receiver,
+            bpp=self.bpp,
+            gateway=self.gateway,
+            provider=NodeRole.BPP in self.roles,
+        )
         d = self.settings.delivery
         worker = JobWorker(
             outbox=self.outbox,
@@ -204,47 +214,9 @@ class Node:
 
     async def accept(self, ex: Exchange, envelope: Envelope) -> tuple[int, bytes]:
         """Route a verified message to its role; return the ACK's HTTP status and body."""
-        ctx = envelope.context
-        sender = ex.sender.subscriber_id if ex.sender else ""
-        gateway_id = ex.gateway.subscriber_id if ex.gateway else None
-        if is_callback(ex.action):
-            if (
-                self.gateway is not None
-                and ex.action == "on_discover"
-                and ex.gateway is None
-                and ctx.bap_id != self.signer.subscriber_id
-            ):
-                relay = await self.gateway.relay_job(envelope, ex.body, ex.raw_authorization)
-                await self.outbox.put(encode_job(relay))
-            else:
-                await self.receiver.accept(envelope, sender, gateway_id)
-        elif (
-            self.gateway is not None
-            and ex.action == "discover"
-            and ex.gateway is None
-            and (ctx.bpp_id is None or NodeRole.BPP not in self.roles)
-        ):
-            fanout = self.gateway.fanout_job(envelope, ex.body, ex.raw_authorization)
-            await self.outbox.put(encode_job(fanout))
-        else:
-            assert self.bpp is not None
-            if ex.action not in self.handlers:
-                raise BusinessError(
-                    "BIZ_ACTION_NOT_SUPPORTED",
-                    f"this provider does not handle {ctx.action}",
-                    path="context.action",
-                    legacy_code="40001",
-                )
-            reply_to = ex.gateway.url if ex.gateway else None
-            job = self.bpp.handle_job(envelope, ex.body, sender, reply_to)
-            await self.outbox.put(encode_job(job))
-        return 200, ack_body(
-            ctx.dialect,
-            signer=self.signer,
-            request_body=ex.body,
-            message_id=ctx.message_id,
-            now=int(self.clock.now()),
-        )
+        if self._router is None:
+            raise RuntimeError("node is not started")
+        return 200, await self._router.accept(ex, envelope)
 
     async def push(self, request: Context, action: str, message: dict[str, Any]) -> str:
         """Send an unsolicited callback (new messageId) in ``request``'s transaction."""
