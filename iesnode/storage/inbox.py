@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from iesnode.interfaces import Clock, PendingRequest
+from iesnode.storage.streams import entry_field, single_stream_entries
 
 __all__ = ["MemoryCallbackInbox", "RedisCallbackInbox"]
 
@@ -183,10 +184,6 @@ def _transaction_key(transaction_id: str) -> str:
     return f"ies:{{{transaction_id}}}:txn"
 
 
-def _as_bytes(value: bytes | str) -> bytes:
-    return value.encode() if isinstance(value, str) else value
-
-
 def _milliseconds(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -259,24 +256,8 @@ class RedisCallbackInbox:
                 count=self._read_batch,
                 block=_milliseconds(min(remaining, _MAX_WAIT)),
             )
-            for entry_id, fields in _stream_entries(response):
+            for entry_id, fields in single_stream_entries(response):
                 last_id = entry_id
-                value = fields.get(b"callback", fields.get("callback"))
+                value = entry_field(fields, "callback")
                 if value is not None:
-                    yield _as_bytes(value)
-
-
-def _stream_entries(
-    response: object,
-) -> list[tuple[bytes | str, dict[bytes | str, bytes | str]]]:
-    """Entries of the single stream in an XREAD reply (RESP2 list or RESP3 map)."""
-    if not response:
-        return []
-    if isinstance(response, dict):
-        batch = next(iter(response.values()))
-        if batch and isinstance(batch[0], list):  # RESP3 wraps the entries once more
-            batch = batch[0]
-    else:
-        assert isinstance(response, list)
-        batch = response[0][1]
-    return [(entry_id, fields) for entry_id, fields in batch if entry_id is not None and fields]
+                    yield value

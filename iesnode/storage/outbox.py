@@ -22,6 +22,7 @@ import structlog
 from redis.exceptions import ResponseError
 
 from iesnode.interfaces import Clock, OutboxEntry
+from iesnode.storage.streams import as_text, entry_field, single_stream_entries
 
 __all__ = ["DeadLetter", "MemoryOutbox", "RedisOutbox"]
 
@@ -139,19 +140,6 @@ class MemoryOutbox:
         return entries
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _job(fields: dict[bytes | str, bytes | str] | None, name: str) -> bytes | None:
-    if not fields:
-        return None
-    value = fields.get(name.encode(), fields.get(name))
-    if value is None:
-        return None
-    return value.encode() if isinstance(value, str) else value
-
-
 class RedisOutbox:
     """An outbox in a Redis Stream shared by every node process, with one consumer group.
 
@@ -183,7 +171,7 @@ class RedisOutbox:
 
     async def put(self, job: bytes) -> str:
         """XADD ``job``; return the entry id."""
-        return _text(await self._client.xadd(self._stream, {"job": job}))
+        return as_text(await self._client.xadd(self._stream, {"job": job}))
 
     async def take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
         """Reclaim jobs idle past ``claim_after``, then read new ones (blocking only if none)."""
@@ -228,11 +216,11 @@ class RedisOutbox:
         rows = await self._client.xrange(self._dead_stream, count=limit)
         letters: list[DeadLetter] = []
         for _, fields in rows or []:
-            job = _job(fields, "job")
+            job = entry_field(fields, "job")
             if fields is None or job is None:
                 continue
-            original = _job(fields, "id") or b""
-            reason = _job(fields, "reason") or b""
+            original = entry_field(fields, "id") or b""
+            reason = entry_field(fields, "reason") or b""
             letters.append(DeadLetter(original.decode(), job, reason.decode()))
         return letters
 
@@ -259,12 +247,12 @@ class RedisOutbox:
         response = await self._client.xreadgroup(
             self._group, consumer, {self._stream: ">"}, count=wanted, block=wait or None
         )
-        for entry_id, fields in _group_entries(response):
-            job = _job(fields, "job")
+        for entry_id, fields in single_stream_entries(response):
+            job = entry_field(fields, "job")
             if job is None:
                 await self._drop(entry_id, "malformed")
                 continue
-            entries.append(OutboxEntry(entry_id=_text(entry_id), job=job, deliveries=1))
+            entries.append(OutboxEntry(entry_id=as_text(entry_id), job=job, deliveries=1))
         return entries
 
     async def _reclaim(self, consumer: str, count: int) -> list[OutboxEntry]:
@@ -282,14 +270,14 @@ class RedisOutbox:
             )
             cursor = reply[0]
             for entry_id, fields in reply[1]:
-                job = _job(fields, "job")
+                job = entry_field(fields, "job")
                 if entry_id is not None and job is not None:
-                    claimed.append((_text(entry_id), job))
+                    claimed.append((as_text(entry_id), job))
                 elif entry_id is not None:
                     await self._drop(entry_id, "malformed")
             for deleted in reply[2] if len(reply) > 2 else []:
                 await self._drop(deleted, "deleted")
-            if _text(cursor) == "0-0" or len(claimed) >= count:
+            if as_text(cursor) == "0-0" or len(claimed) >= count:
                 break
         if not claimed:
             return []
@@ -310,20 +298,4 @@ class RedisOutbox:
             pipe.xack(self._stream, self._group, entry_id)
             pipe.xdel(self._stream, entry_id)
             await pipe.execute()
-        log.warning("outbox_entry_dropped", entry_id=_text(entry_id), why=why)
-
-
-def _group_entries(
-    response: object,
-) -> list[tuple[bytes | str, dict[bytes | str, bytes | str] | None]]:
-    """Entries of the single stream in an XREADGROUP reply (RESP2 list or RESP3 map)."""
-    if not response:
-        return []
-    if isinstance(response, dict):
-        batch = next(iter(response.values()))
-        if batch and isinstance(batch[0], list):  # RESP3 wraps the entries once more
-            batch = batch[0]
-    else:
-        assert isinstance(response, list)
-        batch = response[0][1]
-    return [(entry[0], entry[1]) for entry in batch if entry[0] is not None]
+        log.warning("outbox_entry_dropped", entry_id=as_text(entry_id), why=why)
