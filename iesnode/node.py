@@ -242,6 +242,7 @@ class Node:
             gateway_url=net.gateway_url,
             request_ttl=net.request_ttl,
             request_timeout=self.settings.delivery.timeout,
+            request_attempts=net.request_attempts,
         )
         yield BapClient(
             signer=self.signer,

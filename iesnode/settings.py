@@ -75,6 +75,8 @@ class NetworkSettings(_Section):
     """Where our BAP sends discover without a target BPP; default: a BG found in the directory."""
     request_ttl: float = 30.0
     """ttl our BAP puts on requests unless the caller gives one."""
+    request_attempts: int = 3
+    """Tries per BAP request when the peer answers 5xx/429 or times out (never on 4xx)."""
 
 
 class SecuritySettings(_Section):

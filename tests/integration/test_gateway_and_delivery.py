@@ -116,3 +116,63 @@ async def test_callback_is_retried_until_the_bap_answers() -> None:
         assert on_select.sender == "bpp.test"
         assert attempts == 3
         assert bpp.metrics.callback_attempts.labels("on_select")._value.get() == 3
+
+
+async def test_request_is_retried_until_the_bpp_answers() -> None:
+    """The BPP endpoint fails twice with 503; the BAP re-signs, retries and gets on_select."""
+    attempts = 0
+    async with LocalNetwork() as net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=energy_provider("bpp.test", 4, 1))
+        bap_node = await net.add("bap.test", NodeRole.BAP)
+
+        async def flaky(request: web.Request) -> web.Response:
+            nonlocal attempts
+            attempts += 1
+            if attempts <= 2:
+                return web.json_response({"status": "NACK"}, status=503)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    bpp.public_url + request.path,
+                    data=await request.read(),
+                    headers=request.headers,
+                ) as resp,
+            ):
+                return web.Response(
+                    status=resp.status, body=await resp.read(), content_type="application/json"
+                )
+
+        async with serve(flaky) as proxy_url, bap_node.bap() as bap:
+            order = {"contract": {"commitments": [{"id": "c1"}]}}
+            on_select = await bap.select(Peer("bpp.test", proxy_url), order, ttl=5)
+    assert on_select.sender == "bpp.test"
+    assert attempts == 3
+
+
+async def test_refused_callback_is_not_retried() -> None:
+    """A BAP answering 400 to a callback gets exactly one attempt; the job is dead-lettered."""
+    posts = 0
+
+    async def refusing(_: web.Request) -> web.Response:
+        nonlocal posts
+        posts += 1
+        return web.json_response({"status": "NACK"}, status=400)
+
+    async with LocalNetwork() as net, serve(refusing) as refusing_url:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=energy_provider("bpp.test", 4, 1))
+        bap_node = await net.add("bap.test", NodeRole.BAP, enrol=False)
+        bap_node.public_url = refusing_url
+        net.enrol(bap_node, NodeRole.BAP)
+        async with bap_node.bap() as bap:
+            order = {"contract": {"commitments": [{"id": "c1"}]}}
+            sent = await bap.send("select", order, to=Peer("bpp.test", bpp.public_url), ttl=5)
+            assert sent.message_id
+        refused = bpp.metrics.callbacks.labels("on_select", "refused")
+        for _ in range(100):
+            if refused._value.get() == 1:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # any retry would have happened by now (backoff 0.05 s)
+    assert posts == 1
+    assert refused._value.get() == 1
+    assert await bpp.outbox.dead_count() == 1  # type: ignore[attr-defined]

@@ -8,14 +8,29 @@ v2 counter-signature when the peer sends one), then returns or streams the verif
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from iesnode.errors import AuthError, CallbackError, CallbackTimeout, ClientError, NackReceived
-from iesnode.interfaces import CallbackInbox, Clock, PendingRequest, SubscriberDirectory, Transport
+from iesnode.errors import (
+    AuthError,
+    CallbackError,
+    CallbackTimeout,
+    ClientError,
+    NackReceived,
+    TransportError,
+)
+from iesnode.interfaces import (
+    CallbackInbox,
+    Clock,
+    PendingRequest,
+    Reply,
+    SubscriberDirectory,
+    Transport,
+)
 from iesnode.model.envelope import Dialect, Envelope
 from iesnode.model.subscriber import Role, SubscriberQuery
 from iesnode.protocol.acks import (
@@ -27,11 +42,15 @@ from iesnode.protocol.acks import (
 from iesnode.protocol.actions import wire_name
 from iesnode.protocol.roles.bap import BapReceiver, Callback, Peer, unsolicited_key
 from iesnode.protocol.roles.envelopes import encode_envelope, join_url, request_context
+from iesnode.protocol.roles.worker import DeliveryPolicy
 from iesnode.protocol.signing import Signer, load_verify_key, parse_authorization
 
 __all__ = ["BapClient", "BapProfile", "Sent"]
 
 log = structlog.get_logger(__name__)
+
+
+_REQUEST_BACKOFF = DeliveryPolicy(backoff_base=0.2, backoff_max=2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +66,8 @@ class BapProfile:
     gateway_url: str | None = None
     request_ttl: float = 30.0
     request_timeout: float = 5.0
+    request_attempts: int = 3
+    backoff: DeliveryPolicy = _REQUEST_BACKOFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +146,7 @@ class BapClient:
         await self._inbox.expect(pending, retention=ttl + 600)
         base = to.uri if to else await self._gateway_url()
         url = join_url(base, wire_name(action, p.dialect))
-        headers = {
-            "Content-Type": "application/json",
-            "Authorization": self._signer.sign(body, int(now)),
-        }
-        reply = await self._transport.post(url, body, headers, p.request_timeout)
+        reply = await self._post(url, body)
         try:
             ack = read_ack(reply.body)
         except ValueError:
@@ -146,6 +163,33 @@ class BapClient:
         await self._check_counter_signature(reply.body, ack, body, ctx.message_id)
         log.debug("request_acked", action=action, url=url, message_id=ctx.message_id)
         return Sent(action, ctx.message_id, ctx.transaction_id, deadline)
+
+    async def _post(self, url: str, body: bytes) -> Reply:
+        """POST, retrying 5xx, 429 and timeouts with backoff (never 4xx); re-signed each try.
+
+        A retry carries the same messageId with a fresh signature, so a receiver's replay
+        guard (keyed on messageId and signature) accepts it once.
+        """
+        p = self._profile
+        for attempt in range(1, p.request_attempts + 1):
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": self._signer.sign(body, int(self._clock.now())),
+            }
+            try:
+                reply = await self._transport.post(url, body, headers, p.request_timeout)
+            except TransportError as exc:
+                if attempt == p.request_attempts:
+                    raise
+                log.warning("request_retry", url=url, attempt=attempt, reason=exc.reason)
+            else:
+                if not (reply.status == 429 or reply.status >= 500):
+                    return reply
+                if attempt == p.request_attempts:
+                    return reply
+                log.warning("request_retry", url=url, attempt=attempt, status=reply.status)
+            await asyncio.sleep(p.backoff.backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _check_counter_signature(
         self, raw: bytes, ack: AckReply, request_body: bytes, message_id: str
