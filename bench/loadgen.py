@@ -10,6 +10,7 @@ and prints one ``BENCH {json}`` line that :func:`run_wrk` parses.
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ class WrkResult:
     ok: int
     """HTTP 200 answers (ACKs)."""
     non_200: int
-    socket_errors: int
-    """connect + read + write errors and timeouts."""
+    connect_errors: int
+    read_errors: int
+    write_errors: int
+    timeouts: int
     wrapped: int
     """How often a wrk thread ran out of distinct requests and started over."""
     loaded: int
@@ -38,6 +41,13 @@ class WrkResult:
     p99_ms: float
     mean_ms: float
     max_ms: float
+    client_cores: float
+    """Cores of CPU time wrk itself used (near 1.0 would mean the client was the limit)."""
+
+    @property
+    def socket_errors(self) -> int:
+        """Connect, read and write errors plus timeouts."""
+        return self.connect_errors + self.read_errors + self.write_errors + self.timeouts
 
     @property
     def ok_per_second(self) -> float:
@@ -84,21 +94,24 @@ def run_wrk(
     ]
     if cpus is not None:
         command = ["taskset", "--cpu-list", cpus, *command]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=seconds + 60
     )
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     data = json.loads(line.removeprefix("BENCH "))
     return WrkResult(
         seconds=data["duration_us"] / 1e6,
         ok=data["ok"],
         non_200=data["non200"],
-        socket_errors=data["connect_errors"]
-        + data["read_errors"]
-        + data["write_errors"]
-        + data["timeouts"],
+        connect_errors=data["connect_errors"],
+        read_errors=data["read_errors"],
+        write_errors=data["write_errors"],
+        timeouts=data["timeouts"],
         wrapped=data["wrapped"],
         loaded=data["loaded"],
         p50_ms=data["p50_us"] / 1000,
@@ -106,4 +119,5 @@ def run_wrk(
         p99_ms=data["p99_us"] / 1000,
         mean_ms=data["mean_us"] / 1000,
         max_ms=data["max_us"] / 1000,
+        client_cores=used / (data["duration_us"] / 1e6),
     )

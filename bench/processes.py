@@ -65,9 +65,7 @@ class Child:
         return self.process.returncode if self.process.returncode is not None else -1
 
 
-def start_child(
-    name: str, module: str, args: list[str], workdir: Path, cpus: str | None
-) -> Child:
+def start_child(name: str, module: str, args: list[str], workdir: Path, cpus: str | None) -> Child:
     """Run ``python -m module args`` (optionally under taskset); wait for its URL line."""
     command = [sys.executable, "-m", module, *args]
     if cpus is not None:
