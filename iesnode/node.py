@@ -291,14 +291,27 @@ def build(
             negative_ttl=reg.negative_ttl,
         )
     d = settings.delivery
+    # Hot state is namespaced per subscriber, so several different nodes (a platform's
+    # BAP and BPP, or BPPs that receive the same gateway-forwarded bytes) can share one
+    # Redis without taking each other's jobs or seeing each other's replays.
+    ns = f"ies:{ident.subscriber_id}"
     return Node(
         settings,
         clock=clock,
         signer=signer,
         directory=directory,
-        replay_guard=RedisReplayGuard(client) if client else MemoryReplayGuard(clock),
-        inbox=RedisCallbackInbox(client, clock) if client else MemoryCallbackInbox(clock),
-        outbox=RedisOutbox(client, claim_after=d.claim_after)
+        replay_guard=RedisReplayGuard(client, prefix=f"{ns}:replay:")
+        if client
+        else MemoryReplayGuard(clock),
+        inbox=RedisCallbackInbox(client, clock, namespace=ns)
+        if client
+        else MemoryCallbackInbox(clock),
+        outbox=RedisOutbox(
+            client,
+            stream=f"ies:{{outbox:{ident.subscriber_id}}}",
+            dead_stream=f"ies:{{outbox:{ident.subscriber_id}}}:dead",
+            claim_after=d.claim_after,
+        )
         if client
         else MemoryOutbox(clock, claim_after=d.claim_after),
         schemas=SchemaRegistry.load(),

@@ -172,16 +172,16 @@ return id
 """XADD the callback, then expire the stream with the pending request (or the default)."""
 
 
-def _pending_key(message_id: str) -> str:
-    return f"ies:{{{message_id}}}:pending"
+def _pending_key(ns: str, message_id: str) -> str:
+    return f"{ns}:{{{message_id}}}:pending"
 
 
-def _callbacks_key(message_id: str) -> str:
-    return f"ies:{{{message_id}}}:callbacks"
+def _callbacks_key(ns: str, message_id: str) -> str:
+    return f"{ns}:{{{message_id}}}:callbacks"
 
 
-def _transaction_key(transaction_id: str) -> str:
-    return f"ies:{{{transaction_id}}}:txn"
+def _transaction_key(ns: str, transaction_id: str) -> str:
+    return f"{ns}:{{{transaction_id}}}:txn"
 
 
 def _milliseconds(seconds: float) -> int:
@@ -194,7 +194,8 @@ class RedisCallbackInbox:
     ``receive`` issues ``XREAD BLOCK`` of at most one second at a time; each waiting
     receiver holds one pooled connection while it blocks, so the client's pool must
     allow as many connections as callers wait at once (plus ordinary traffic), and its
-    ``socket_timeout`` (if any) must exceed one second.
+    ``socket_timeout`` (if any) must exceed one second. ``namespace`` prefixes every key
+    (the node uses ``ies:<subscriber id>``), so different nodes can share one Redis.
     """
 
     def __init__(
@@ -205,7 +206,9 @@ class RedisCallbackInbox:
         default_retention: float = 300.0,
         max_callbacks: int = 1000,
         read_batch: int = 100,
+        namespace: str = "ies",
     ) -> None:
+        self._ns = namespace
         self._client = client
         self._clock = clock
         self._default_retention = default_retention
@@ -220,32 +223,32 @@ class RedisCallbackInbox:
         The keys live in different hash slots, so this is a plain pipeline, not MULTI.
         """
         ttl = _milliseconds(retention)
-        txn_key = _transaction_key(pending.transaction_id)
+        txn_key = _transaction_key(self._ns, pending.transaction_id)
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.set(_pending_key(pending.message_id), _encode_pending(pending), px=ttl)
+            pipe.set(_pending_key(self._ns, pending.message_id), _encode_pending(pending), px=ttl)
             pipe.set(txn_key, b"1", px=ttl, nx=True)
             pipe.pexpire(txn_key, ttl, gt=True)
             await pipe.execute()
 
     async def pending(self, message_id: str) -> PendingRequest | None:
         """Return the pending request for ``message_id``, or None."""
-        raw = await self._client.get(_pending_key(message_id))
+        raw = await self._client.get(_pending_key(self._ns, message_id))
         return None if raw is None else _decode_pending(raw)
 
     async def knows_transaction(self, transaction_id: str) -> bool:
         """True while the transaction marker exists."""
-        return bool(await self._client.exists(_transaction_key(transaction_id)))
+        return bool(await self._client.exists(_transaction_key(self._ns, transaction_id)))
 
     async def deliver(self, message_id: str, callback: bytes) -> None:
         """Append ``callback`` to the message's stream, whichever process waits on it."""
         await self._deliver(
-            keys=[_callbacks_key(message_id), _pending_key(message_id)],
+            keys=[_callbacks_key(self._ns, message_id), _pending_key(self._ns, message_id)],
             args=[callback, self._max_callbacks, _milliseconds(self._default_retention)],
         )
 
     async def receive(self, message_id: str, deadline: float) -> AsyncIterator[bytes]:
         """Yield the stream's callbacks from its start, blocking in chunks until ``deadline``."""
-        key = _callbacks_key(message_id)
+        key = _callbacks_key(self._ns, message_id)
         last_id: bytes | str = b"0-0"
         while True:
             remaining = deadline - self._clock.now()

@@ -46,3 +46,17 @@ def test_demo_command_completes(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "signature verified" in out
     assert "demo completed" in out
+
+
+async def test_nodes_sharing_one_redis_keep_their_state_apart(redis_url: str) -> None:
+    """Gateway, two BPPs and a BAP on one Redis: the same forwarded bytes reach both BPPs
+    (no false replay), and each BPP's outbox delivers its own signed offer."""
+    async with LocalNetwork(redis_url=redis_url) as net:
+        await net.add("gw.test", NodeRole.GATEWAY)
+        for name in ("bpp-a.test", "bpp-b.test"):
+            await net.add(name, NodeRole.BPP, handlers=energy_provider(name, 4.0, 5.0))
+        bap_node = await net.add("bap.test", NodeRole.BAP)
+        async with bap_node.bap() as bap:
+            offers = [cb async for cb in bap.discover({"intent": {}}, ttl=1.0)]
+    assert sorted(cb.sender for cb in offers) == ["bpp-a.test", "bpp-b.test"]
+    assert all(cb.gateway == "gw.test" for cb in offers)
