@@ -35,6 +35,7 @@ from iesnode.model.envelope import Context, Envelope
 from iesnode.protocol.actions import ACTIONS, CALLBACKS
 from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
 from iesnode.protocol.jobs import DeliverJob, encode_job
+from iesnode.protocol.roles.backlog import Backlog
 from iesnode.protocol.roles.bap import BapReceiver
 from iesnode.protocol.roles.bap_client import BapClient, BapProfile
 from iesnode.protocol.roles.bpp import BppRole, HandlerRegistry
@@ -107,6 +108,7 @@ class Node:
         self.bpp: BppRole | None = None
         self.gateway: GatewayRole | None = None
         self._router: Router | None = None
+        self.backlog = Backlog(settings.delivery.max_backlog)
         stats = getattr(directory, "stats", None)
         if stats is not None:
             self.metrics.watch_lookups(stats)
@@ -165,6 +167,7 @@ class Node:
             bpp=self.bpp,
             gateway=self.gateway,
             provider=NodeRole.BPP in self.roles,
+            backlog=self.backlog,
         )
         d = self.settings.delivery
         worker = JobWorker(
@@ -178,6 +181,7 @@ class Node:
             run_fanout=self._run_fanout,
             concurrency=d.concurrency,
             observe=self._observe_delivery,
+            on_settled=self.backlog.settle,
         )
         self._worker_task = asyncio.create_task(worker.run(), name="iesnode-worker")
         log.info("node_started", url=self.public_url, roles=sorted(self.roles))
@@ -197,7 +201,9 @@ class Node:
         """Stop the worker and the server, close connections."""
         if self._worker_task is not None:
             self._worker_task.cancel()
-            await asyncio.gather(self._worker_task, return_exceptions=True)
+            done, _ = await asyncio.wait({self._worker_task}, timeout=5)
+            if not done:
+                log.error("worker_did_not_stop")
         if self._runner is not None:
             await self._runner.cleanup()
         if isinstance(self._transport, AiohttpTransport):
@@ -223,6 +229,7 @@ class Node:
         if self.bpp is None:
             raise RuntimeError("node is not started")
         job = self.bpp.push(request, action, message)
+        self.backlog.admit()
         await self.outbox.put(encode_job(job))
         return job.message_id
 

@@ -116,6 +116,8 @@ class DeliverySettings(_Section):
     claim_after: float = 60.0
     """A job held this long by a silent worker is handed to another (crash recovery)."""
     concurrency: int = 32
+    max_backlog: int = 10_000
+    """Callbacks this process may owe before it answers 503 NET_OVERLOADED (0: no limit)."""
     consumer: str | None = None
     """Outbox consumer name; default ``{hostname}-{pid}``."""
 

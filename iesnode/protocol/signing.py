@@ -41,6 +41,12 @@ __all__ = [
 
 SIGNED_HEADERS = "(created) (expires) digest"
 _ALGORITHM = "ed25519"
+_CANONICAL = re.compile(
+    r'Signature keyId="([^|"\s]+)\|([^|"\s]+)\|ed25519",algorithm="ed25519",'
+    r'created="(\d{1,12})",expires="(\d{1,12})",headers="\(created\) \(expires\) digest",'
+    r'signature="([A-Za-z0-9+/]+=*)"'
+)
+"""The exact layout BECKN-006 shows and nearly every peer sends: parsed in one match."""
 _PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]*))\s*(?:,|$)')
 
 
@@ -114,19 +120,8 @@ def _malformed(reason: str, header_name: str, gateway: bool) -> AuthError:
     )
 
 
-def parse_authorization(
-    value: str,
-    *,
-    header_name: str = "Authorization",
-    gateway: bool = False,
-    signed_headers: str = SIGNED_HEADERS,
-) -> SignatureHeader:
-    """Parse a Beckn signature header tolerantly.
-
-    Accepts spaces around commas and ``=``, quoted or bare numbers and one stray pair
-    of outer quotes; rejects anything whose keyId, algorithm or headers list does not
-    match the BECKN-006 profile, naming what is wrong.
-    """
+def _parameters(value: str, header_name: str, gateway: bool) -> dict[str, str]:
+    """The ``name=value`` pairs of a ``Signature`` header, tolerating common variations."""
     text = value.strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].strip()
@@ -145,6 +140,30 @@ def parse_authorization(
             raise _malformed(f"duplicate parameter {name!r}", header_name, gateway)
         fields[name] = match.group(2) if match.group(2) is not None else match.group(3)
         pos = match.end()
+    return fields
+
+
+def parse_authorization(
+    value: str,
+    *,
+    header_name: str = "Authorization",
+    gateway: bool = False,
+    signed_headers: str = SIGNED_HEADERS,
+) -> SignatureHeader:
+    """Parse a Beckn signature header tolerantly.
+
+    Accepts spaces around commas and ``=``, quoted or bare numbers and one stray pair
+    of outer quotes; rejects anything whose keyId, algorithm or headers list does not
+    match the BECKN-006 profile, naming what is wrong.
+    """
+    if signed_headers == SIGNED_HEADERS:
+        exact = _CANONICAL.fullmatch(value)
+        if exact is not None:
+            sid, kid, created, expires, signature = exact.groups()
+            return SignatureHeader(
+                sid, kid, _ALGORITHM, int(created), int(expires), SIGNED_HEADERS, signature
+            )
+    fields = _parameters(value, header_name, gateway)
     missing = [k for k in ("keyId", "signature", "created", "expires") if not fields.get(k)]
     if missing:
         raise _malformed(f"missing {', '.join(missing)}", header_name, gateway)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from enum import Enum, auto
+from functools import lru_cache
 from typing import Final
 
 import structlog
@@ -69,6 +70,13 @@ class DirectoryStats:
 
 def _cache_key(subscriber_id: str, key_id: str) -> str:
     return f"sub:{subscriber_id}|{key_id}"
+
+
+@lru_cache(maxsize=4096)
+def _decode(raw: bytes) -> Subscriber:
+    """Decode a cached entry once per distinct value (Subscriber is frozen, so sharing is safe);
+    the hot path is a cache hit, which would otherwise re-validate JSON on every request."""
+    return Subscriber.model_validate_json(raw)
 
 
 class LayeredDirectory:
@@ -270,7 +278,7 @@ class LayeredDirectory:
         if raw == _UNKNOWN:
             return None
         try:
-            return Subscriber.model_validate_json(raw)
+            return _decode(raw)
         except ValidationError:
             log.warning("directory_cache_corrupt", key=key)
             return _MISS

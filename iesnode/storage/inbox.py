@@ -250,7 +250,10 @@ class RedisCallbackInbox:
         """Yield the stream's callbacks from its start, blocking in chunks until ``deadline``."""
         key = _callbacks_key(self._ns, message_id)
         last_id: bytes | str = b"0-0"
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError  # redis-py may absorb a cancel mid-read
             remaining = deadline - self._clock.now()
             if remaining <= 0:
                 return

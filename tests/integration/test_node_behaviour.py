@@ -3,6 +3,7 @@ callbacks, handler errors, providers without a handler, the legacy gateway heade
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -192,3 +193,42 @@ async def test_legacy_proxy_authorization_header_is_read_as_the_gateway_signatur
         finally:
             await sink.aclose()
     assert callback.headers["Authorization"].startswith('Signature keyId="bpp.test|k1|ed25519"')
+
+
+async def test_node_sheds_load_when_it_owes_too_many_callbacks() -> None:
+    """Past delivery.max_backlog owed callbacks the node answers 503 NET_OVERLOADED, then
+    accepts again once its worker has caught up."""
+    gate = asyncio.Event()
+    handlers = HandlerRegistry()
+
+    @handlers.on("select")
+    async def select(req: IncomingRequest) -> dict[str, Any]:
+        await gate.wait()
+        return req.message
+
+    net = LocalNetwork(settings={"delivery": {"max_backlog": 2}})
+    async with net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=handlers)
+        sink = await CallbackSink().start()
+        try:
+            signer = enrol_key(net.directory, "bap.test", Role.BAP, sink.url)
+            url = bpp.public_url + "/select"
+            async with aiohttp.ClientSession() as session:
+
+                async def send() -> tuple[int, str | None]:
+                    body = select_body("bap.test", sink.url)
+                    answer = await post(
+                        session, url, body, signed_headers(signer, body, bpp.clock.now())
+                    )
+                    return answer.status, answer.json().get("error", {}).get("code")
+
+                assert [await send(), await send()] == [(200, None), (200, None)]
+                assert await send() == (503, "NET_OVERLOADED")
+                gate.set()
+                for _ in range(100):
+                    if bpp.backlog.size == 0:
+                        break
+                    await asyncio.sleep(0.02)
+                assert await send() == (200, None)
+        finally:
+            await sink.aclose()

@@ -14,6 +14,7 @@ from iesnode.protocol.acks import ack_body
 from iesnode.protocol.actions import is_callback
 from iesnode.protocol.inbound import Exchange
 from iesnode.protocol.jobs import encode_job
+from iesnode.protocol.roles.backlog import Backlog
 from iesnode.protocol.roles.bap import BapReceiver
 from iesnode.protocol.roles.bpp import BppRole
 from iesnode.protocol.roles.gateway import GatewayRole
@@ -35,6 +36,7 @@ class Router:
         bpp: BppRole,
         gateway: GatewayRole | None,
         provider: bool,
+        backlog: Backlog,
     ) -> None:
         self._signer = signer
         self._clock = clock
@@ -43,6 +45,16 @@ class Router:
         self._bpp = bpp
         self._gateway = gateway
         self._provider = provider
+        self._backlog = backlog
+
+    async def _record(self, job: bytes) -> None:
+        """Put a job in the outbox, counted against the backlog limit."""
+        self._backlog.admit()
+        try:
+            await self._outbox.put(job)
+        except BaseException:
+            self._backlog.settle()
+            raise
 
     def _is_relay(self, ex: Exchange, envelope: Envelope) -> bool:
         """An on_discover from a BPP to a BAP other than us: the gateway relays it."""
@@ -67,13 +79,13 @@ class Router:
         sender = ex.sender.subscriber_id if ex.sender else ""
         if self._gateway is not None and self._is_relay(ex, envelope):
             relay = await self._gateway.relay_job(envelope, ex.body, ex.raw_authorization)
-            await self._outbox.put(encode_job(relay))
+            await self._record(encode_job(relay))
         elif is_callback(ex.action):
             gateway_id = ex.gateway.subscriber_id if ex.gateway else None
             await self._receiver.accept(envelope, sender, gateway_id)
         elif self._gateway is not None and self._is_fanout(ex, envelope):
             fanout = self._gateway.fanout_job(envelope, ex.body, ex.raw_authorization)
-            await self._outbox.put(encode_job(fanout))
+            await self._record(encode_job(fanout))
         else:
             if ex.action not in self._bpp.handlers:
                 raise BusinessError(
@@ -84,7 +96,7 @@ class Router:
                 )
             reply_to = ex.gateway.url if ex.gateway else None
             job = self._bpp.handle_job(envelope, ex.body, sender, reply_to)
-            await self._outbox.put(encode_job(job))
+            await self._record(encode_job(job))
         ctx = envelope.context
         return ack_body(
             ctx.dialect,

@@ -69,6 +69,7 @@ class JobWorker:
         run_fanout: Callable[[FanoutJob], Awaitable[None]],
         concurrency: int = 32,
         observe: DeliveryObserver | None = None,
+        on_settled: Callable[[], None] | None = None,
     ) -> None:
         self._outbox = outbox
         self._transport = transport
@@ -81,12 +82,21 @@ class JobWorker:
         self._concurrency = concurrency
         self._slot_freed = asyncio.Event()
         self._observe = observe
+        self._on_settled = on_settled or (lambda: None)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        """Take jobs forever (cancel to stop); each job runs in its own task."""
+        """Take jobs until cancelled; each job runs in its own task.
+
+        A cancellation that lands inside a blocking Redis read can be absorbed by the
+        client library (redis-py finishes the read to keep the connection usable), so
+        the loop also checks ``Task.cancelling()`` after every take.
+        """
+        me = asyncio.current_task()
         try:
             while True:
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError
                 while len(self._tasks) >= self._concurrency:
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
@@ -111,9 +121,11 @@ class JobWorker:
         except ValidationError:
             log.error("job_corrupt", entry_id=entry.entry_id)
             await self._outbox.bury(entry.entry_id, entry.job, "corrupt job")
+            self._on_settled()
             return
         if entry.deliveries > self._policy.max_claims:
             await self._outbox.bury(entry.entry_id, entry.job, "handed out too many times")
+            self._on_settled()
             return
         structlog.contextvars.bind_contextvars(entry_id=entry.entry_id, job=job.kind)
         try:
@@ -123,6 +135,7 @@ class JobWorker:
             elif isinstance(job, FanoutJob):
                 await self._run_fanout(job)
                 await self._outbox.complete(entry.entry_id)
+                self._on_settled()
             else:
                 await self._deliver(entry, job)
         except asyncio.CancelledError:
@@ -185,6 +198,7 @@ class JobWorker:
             await self._outbox.complete(entry.entry_id)
         else:
             await self._outbox.bury(entry.entry_id, entry.job, f"{outcome}: {why}")
+        self._on_settled()
         log.info("callback_" + outcome, url=job.url, action=job.action, attempts=attempts)
         if self._observe is not None:
             self._observe(job, outcome, attempts, self._clock.now() - job.created_at)
