@@ -22,3 +22,28 @@ def test_config_example_builds_a_bpp_node() -> None:
     node = build(settings)
     assert node.roles == {NodeRole.BPP}
     assert node.signer.subscriber_id == "bpp.solar.example"
+
+
+def test_public_api_is_exactly_what_the_package_exports() -> None:
+    """``iesnode.__all__`` lists the public names, and each one exists."""
+    import iesnode
+
+    public = {name for name in dir(iesnode) if not name.startswith("_")} - {
+        "clock",
+        "errors",
+        "http",
+        "interfaces",
+        "log",
+        "metrics",
+        "model",
+        "node",
+        "protocol",
+        "registry",
+        "settings",
+        "storage",
+        "testing",
+        "cli",
+        "demo",
+        "serve",
+    }
+    assert public | {"__version__"} == set(iesnode.__all__)
