@@ -34,6 +34,26 @@ async def serve(handler: Endpoint) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def flaky_proxy(target: Callable[[], str], failures: int, seen: list[str]) -> Endpoint:
+    """Answer 503 to the first ``failures`` POSTs, then pass each POST on to ``target()``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        if len(seen) <= failures:
+            return web.json_response({"status": "NACK"}, status=503)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                target() + request.path, data=await request.read(), headers=request.headers
+            ) as resp,
+        ):
+            return web.Response(
+                status=resp.status, body=await resp.read(), content_type="application/json"
+            )
+
+    return handle
+
+
 def enrol_fake_bpp(net: LocalNetwork, subscriber_id: str, url: str) -> None:
     """List a fake BPP in the network's directory."""
     net.directory.put(
@@ -86,67 +106,34 @@ async def test_fanout_is_not_held_up_by_slow_or_failing_bpps() -> None:
 
 async def test_callback_is_retried_until_the_bap_answers() -> None:
     """The BAP's endpoint fails twice with 503; the BPP retries and the caller gets on_select."""
-    attempts = 0
+    seen: list[str] = []
     async with LocalNetwork() as net:
         bpp = await net.add("bpp.test", NodeRole.BPP, handlers=energy_provider("bpp.test", 4, 1))
         bap_node = await net.add("bap.test", NodeRole.BAP, enrol=False)
         real_url = bap_node.public_url
-
-        async def flaky(request: web.Request) -> web.Response:
-            nonlocal attempts
-            attempts += 1
-            if attempts <= 2:
-                return web.json_response({"status": "NACK"}, status=503)
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    real_url + request.path, data=await request.read(), headers=request.headers
-                ) as resp,
-            ):
-                return web.Response(
-                    status=resp.status, body=await resp.read(), content_type="application/json"
-                )
-
-        async with serve(flaky) as proxy_url:
+        async with serve(flaky_proxy(lambda: real_url, 2, seen)) as proxy_url:
             bap_node.public_url = proxy_url
             net.enrol(bap_node, NodeRole.BAP)
             async with bap_node.bap() as bap:
                 order = {"contract": {"commitments": [{"id": "c1"}]}}
                 on_select = await bap.select(Peer("bpp.test", bpp.public_url), order, ttl=5)
         assert on_select.sender == "bpp.test"
-        assert attempts == 3
+        assert seen == ["/on_select"] * 3
         assert bpp.metrics.callback_attempts.labels("on_select")._value.get() == 3
 
 
 async def test_request_is_retried_until_the_bpp_answers() -> None:
     """The BPP endpoint fails twice with 503; the BAP re-signs, retries and gets on_select."""
-    attempts = 0
+    seen: list[str] = []
     async with LocalNetwork() as net:
         bpp = await net.add("bpp.test", NodeRole.BPP, handlers=energy_provider("bpp.test", 4, 1))
         bap_node = await net.add("bap.test", NodeRole.BAP)
-
-        async def flaky(request: web.Request) -> web.Response:
-            nonlocal attempts
-            attempts += 1
-            if attempts <= 2:
-                return web.json_response({"status": "NACK"}, status=503)
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    bpp.public_url + request.path,
-                    data=await request.read(),
-                    headers=request.headers,
-                ) as resp,
-            ):
-                return web.Response(
-                    status=resp.status, body=await resp.read(), content_type="application/json"
-                )
-
-        async with serve(flaky) as proxy_url, bap_node.bap() as bap:
+        proxy = flaky_proxy(lambda: bpp.public_url, 2, seen)
+        async with serve(proxy) as proxy_url, bap_node.bap() as bap:
             order = {"contract": {"commitments": [{"id": "c1"}]}}
             on_select = await bap.select(Peer("bpp.test", proxy_url), order, ttl=5)
     assert on_select.sender == "bpp.test"
-    assert attempts == 3
+    assert seen == ["/select"] * 3
 
 
 async def test_refused_callback_is_not_retried() -> None:

@@ -232,3 +232,25 @@ async def test_node_sheds_load_when_it_owes_too_many_callbacks() -> None:
                 assert await send() == (200, None)
         finally:
             await sink.aclose()
+
+
+async def test_beckn_prefixed_endpoint_is_served_like_the_bare_one() -> None:
+    """``POST /beckn/select`` is the same endpoint as ``POST /select``."""
+    async with LocalNetwork() as net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=accept_all())
+        sink = await CallbackSink().start()
+        try:
+            signer = enrol_key(net.directory, "bap.test", Role.BAP, sink.url)
+            body = select_body("bap.test", sink.url)
+            async with aiohttp.ClientSession() as session:
+                answer = await post(
+                    session,
+                    bpp.public_url + "/beckn/select",
+                    body,
+                    signed_headers(signer, body, bpp.clock.now()),
+                )
+            assert_ack(answer)
+            ctx = read_envelope(json.loads(body)).context
+            await sink.wait_for("/on_select", ctx.message_id)
+        finally:
+            await sink.aclose()
