@@ -21,6 +21,8 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "PendingRequest",
+    "RecordStore",
+    "RecordVersion",
     "ReplayGuard",
     "Reply",
     "SubscriberDirectory",
@@ -167,4 +169,50 @@ class Outbox(Protocol):
 
     async def bury(self, entry_id: str, job: bytes, reason: str) -> None:
         """Give up on a job: move it to the dead-letter list with ``reason``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """One stored version of a durable record; versions are never rewritten."""
+
+    kind: str
+    key: str
+    version: int
+    """1 for the first write of ``key``, then +1 per write."""
+    data: bytes
+    """The record as JSON bytes (the caller's pydantic model)."""
+    actor: str
+    """Who wrote it (a subscriber id, ``admin:<key id>``, ``registry``)."""
+    written_at: float
+    """Epoch seconds of the write; ``as_on`` lookups compare against it."""
+
+
+class RecordStore(Protocol):
+    """Durable, versioned records (registry entries, ledgers, consent, audit).
+
+    Every write appends a version, so the store answers "as it was at time T"
+    (``as_on``). SQLite is the embedded default (``iesnode.storage.sqlite``).
+    """
+
+    async def put(self, kind: str, key: str, data: bytes, *, actor: str, at: float) -> int:
+        """Append a new version of ``(kind, key)``; return its version number."""
+        ...
+
+    async def get(self, kind: str, key: str, *, as_on: float | None = None) -> RecordVersion | None:
+        """The latest version written at or before ``as_on`` (default: now), or None."""
+        ...
+
+    async def scan(
+        self, kind: str, *, prefix: str = "", as_on: float | None = None
+    ) -> list[RecordVersion]:
+        """The latest version (as of ``as_on``) of every key of ``kind`` starting with ``prefix``."""
+        ...
+
+    async def history(self, kind: str, key: str) -> list[RecordVersion]:
+        """Every version of ``(kind, key)``, oldest first."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store's resources."""
         ...
