@@ -16,6 +16,8 @@ request, 20009 late callback).
     ├── ProtocolError                   answered to a peer as a NACK
     │   ├── RequestRejected (400)       context, dialect, schema, replay, ttl ...
     │   ├── AuthError (401)             signature, key, sender checks
+    │   ├── Forbidden (403)             authenticated, but not allowed to do this
+    │   ├── Conflict (409)              the write contradicts what is stored
     │   ├── PayloadTooLarge (413)
     │   ├── UnsupportedMediaType (415)
     │   ├── UnknownAction (404)
@@ -39,6 +41,8 @@ __all__ = [
     "CallbackTimeout",
     "ClientError",
     "ConfigError",
+    "Conflict",
+    "Forbidden",
     "IesError",
     "NackReceived",
     "PayloadTooLarge",
@@ -108,6 +112,18 @@ class AuthError(ProtocolError):
     ) -> None:
         super().__init__(code, message, path=path, legacy_code="30016", error_type="AUTH-ERROR")
         self.gateway = gateway
+
+
+class Forbidden(ProtocolError):
+    """The signer is known but may not do this (e.g. publish outside its namespace): HTTP 403."""
+
+    http_status = 403
+
+
+class Conflict(ProtocolError):
+    """The write contradicts stored state (duplicate key, stale version): HTTP 409."""
+
+    http_status = 409
 
 
 class PayloadTooLarge(ProtocolError):
