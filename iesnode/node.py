@@ -41,6 +41,7 @@ from iesnode.protocol.roles.bap_client import BapClient, BapProfile
 from iesnode.protocol.roles.bpp import BppRole, HandlerRegistry
 from iesnode.protocol.roles.gateway import GatewayRole
 from iesnode.protocol.roles.router import Router
+from iesnode.protocol.roles.subscriber import OnSubscribeResponder
 from iesnode.protocol.roles.worker import DeliveryPolicy, JobWorker
 from iesnode.protocol.schema import SchemaRegistry
 from iesnode.protocol.signing import Signer
@@ -100,6 +101,14 @@ class Node:
             ),
         )
         self.receiver = BapReceiver(inbox=inbox, clock=clock)
+        enc = settings.node.encryption_private_key
+        self.on_subscribe = OnSubscribeResponder(
+            subscriber_id=settings.node.subscriber_id,
+            encryption_private_key=enc.get_secret_value() if enc else None,
+            directory=directory,
+            clock=clock,
+            clock_skew=sec.clock_skew,
+        )
         self._transport = transport
         self._redis = redis
         self._runner: web.AppRunner | None = None

@@ -156,6 +156,14 @@ async def beckn_endpoint(request: web.Request) -> web.Response:
     return web.Response(status=status, body=payload, content_type=_JSON)
 
 
+async def on_subscribe(request: web.Request) -> web.Response:
+    """``POST /on_subscribe``: answer the registry's encrypted challenge."""
+    node = request.app[NODE]
+    body = await request.read()
+    answer = await node.on_subscribe.answer(body, request.headers.getall("Authorization", []))
+    return web.Response(body=answer, content_type=_JSON)
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness plus who we are."""
     node = request.app[NODE]
@@ -184,6 +192,7 @@ def make_app(node: Node) -> web.Application:
     app[NODE] = node
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/on_subscribe", on_subscribe)
     app.router.add_post("/beckn/{action}", beckn_endpoint)
     app.router.add_post("/{action}", beckn_endpoint)
     return app
