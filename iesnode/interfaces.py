@@ -208,7 +208,7 @@ class RecordStore(Protocol):
     async def scan(
         self, kind: str, *, prefix: str = "", as_on: float | None = None
     ) -> list[RecordVersion]:
-        """The latest version (as of ``as_on``) of every key of ``kind`` starting with ``prefix``."""
+        """The latest version (as of ``as_on``) of each key of ``kind`` under ``prefix``."""
         ...
 
     async def history(self, kind: str, key: str) -> list[RecordVersion]:
