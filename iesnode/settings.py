@@ -19,15 +19,19 @@ from iesnode.model.envelope import Dialect
 from iesnode.model.subscriber import Subscriber
 
 __all__ = [
+    "AdminKeySettings",
     "DeliverySettings",
     "GatewaySettings",
+    "NamespaceSettings",
     "NetworkSettings",
     "NodeIdentity",
     "NodeRole",
     "NodeSettings",
     "RedisSettings",
+    "RegistryServiceSettings",
     "RegistrySettings",
     "SecuritySettings",
+    "load_registry_settings",
     "load_settings",
 ]
 
@@ -156,6 +160,83 @@ class NodeSettings(BaseSettings):
         return (env_settings, init_settings)
 
 
+class AdminKeySettings(_Section):
+    """An administrator's public key (writes signed ``admin|<key_id>|ed25519``)."""
+
+    key_id: str
+    public_key: str
+
+
+class NamespaceSettings(_Section):
+    """One namespace the registry runs, and who may write in it."""
+
+    name: str
+    publishers: tuple[str, ...] = ()
+    self_subscribe: bool = True
+    registries: tuple[str, ...] = ()
+    """Registries in the namespace; empty: any name."""
+
+
+class RegistryServiceSettings(BaseSettings):
+    """``iesnode registry serve``: a TOML file (optional), overridden by ``IES_REGISTRY_*``.
+
+    Without keys in the file the registry generates its signing and encryption keys on
+    first start and keeps them in ``data_dir``, so it runs with no flags at all.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="IES_REGISTRY_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    subscriber_id: str = "registry.local"
+    key_id: str = "k1"
+    signing_private_key: SecretStr | None = None
+    encryption_private_key: SecretStr | None = None
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("registry-data")
+    admins: tuple[AdminKeySettings, ...] = ()
+    namespaces: tuple[NamespaceSettings, ...] = (NamespaceSettings(name="local"),)
+    challenge_timeout: float = 5.0
+    clock_skew: float = 5.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the file (init) values."""
+        return (env_settings, init_settings)
+
+
+def load_registry_settings(source: Path | dict[str, Any] | None = None) -> RegistryServiceSettings:
+    """Registry settings from a TOML file, a dict, or only the environment and defaults."""
+    try:
+        if source is None:
+            data: dict[str, Any] = {}
+        elif isinstance(source, Path):
+            data = tomllib.loads(source.read_text("utf-8"))
+        else:
+            data = source
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read registry settings {source}: {exc}") from exc
+    try:
+        return RegistryServiceSettings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid registry settings: {_problems(exc)}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+
+
 def load_settings(source: Path | dict[str, Any]) -> NodeSettings:
     """Read settings from a TOML file (or an already-parsed dict); raise ConfigError on errors."""
     try:
@@ -165,7 +246,4 @@ def load_settings(source: Path | dict[str, Any]) -> NodeSettings:
     try:
         return NodeSettings(**data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from exc
+        raise ConfigError(f"invalid settings: {_problems(exc)}") from exc
