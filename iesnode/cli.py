@@ -20,6 +20,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from iesnode.cli_registry import add_registry
 from iesnode.clock import SystemClock
 from iesnode.protocol.diagnosis import diagnose
 from iesnode.protocol.signing import Signer, load_verify_key
@@ -166,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the node with a configuration file")
     serve.add_argument("--config", required=True, help="path of the TOML configuration file")
     serve.set_defaults(handler=_serve)
+    add_registry(commands)
     return parser
 
 

@@ -199,9 +199,7 @@ class RecordStore(Protocol):
         """Append a new version of ``(kind, key)``; return its version number."""
         ...
 
-    async def get(
-        self, kind: str, key: str, *, as_on: float | None = None
-    ) -> RecordVersion | None:
+    async def get(self, kind: str, key: str, *, as_on: float | None = None) -> RecordVersion | None:
         """The latest version written at or before ``as_on`` (default: now), or None."""
         ...
 
