@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -44,8 +48,10 @@ __all__ = [
     "encode",
     "enrol_key",
     "new_id",
+    "node_process",
     "post",
     "signed_headers",
+    "toml",
     "v1_context",
     "v2_context",
 ]
@@ -297,3 +303,39 @@ class CallbackSink:
         """Stop the server."""
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def toml(data: dict[str, Any]) -> str:
+    """Render a two-level dict (sections of scalars and lists of tables) as TOML."""
+    lines: list[str] = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if key != "subscribers":
+                lines.append(f"{key} = {json.dumps(value)}")
+        for sub in values.get("subscribers", []):
+            lines.append(f"[[{section}.subscribers]]")
+            lines.extend(f"{k} = {json.dumps(v)}" for k, v in sub.items())
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def node_process(args: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """Start a node process, wait for its 'listening' line, kill it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on" in line, f"node process did not start: {line!r}"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

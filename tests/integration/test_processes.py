@@ -4,11 +4,6 @@ that land on a different process than the one waiting for them."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,47 +13,12 @@ from iesnode.protocol.roles.bap import Peer
 from iesnode.registry.static import StaticDirectory
 from iesnode.settings import load_settings
 from iesnode.testing import generate_signing_key
+from tests.integration.helpers import node_process, toml
 from tests.redis_server import free_port
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 ORDER = {"contract": {"commitments": [{"id": "c1"}]}}
-
-
-def toml(data: dict[str, Any]) -> str:
-    """Render a two-level dict (sections of scalars and lists of tables) as TOML."""
-    lines: list[str] = []
-    for section, values in data.items():
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            if key != "subscribers":
-                lines.append(f"{key} = {json.dumps(value)}")
-        for sub in values.get("subscribers", []):
-            lines.append(f"[[{section}.subscribers]]")
-            lines.extend(f"{k} = {json.dumps(v)}" for k, v in sub.items())
-    return "\n".join(lines) + "\n"
-
-
-@contextmanager
-def node_process(args: list[str]) -> Iterator[subprocess.Popen[str]]:
-    """Start a node process, wait for its 'listening' line, kill it on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening on" in line, f"node process did not start: {line!r}"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def subscriber(sid: str, role: Role, url: str, public: str) -> dict[str, Any]:
