@@ -189,7 +189,7 @@ async def test_node_directory_clients_work_against_the_registry_unchanged(rig: R
     """RegistryClient in both APIs looks keys up and searches this registry."""
     await rig.write("participants", participant("bpp.ies.example"), PUBLISHER)
     for api in ("beckn-v1", "dedi"):
-        client = RegistryClient(rig.transport, rig.registry.url, api=api)  # type: ignore[arg-type]
+        client = RegistryClient(rig.transport, rig.registry.url, api=api)
         found = await client.lookup("bpp.ies.example", "k1")
         assert found is not None
         assert found.network_id == "ies.example/p2p-trading"
