@@ -21,6 +21,7 @@ from iesnode.errors import (
     ProtocolError,
     UnknownAction,
 )
+from iesnode.identity.documents import node_did_document
 from iesnode.model.envelope import Dialect
 from iesnode.protocol.acks import ack_body
 from iesnode.protocol.actions import canonical
@@ -164,6 +165,18 @@ async def on_subscribe(request: web.Request) -> web.Response:
     return web.Response(body=answer, content_type=_JSON)
 
 
+async def did_document(request: web.Request) -> web.Response:
+    """``GET /.well-known/did.json``: our did:web document (key = our registered signing key)."""
+    node = request.app[NODE]
+    document = node_did_document(
+        node.signer.subscriber_id,
+        signing_public_key=node.signer.public_key,
+        service_endpoint=node.public_url,
+    )
+    body = json.dumps(document.to_json()).encode("utf-8")
+    return web.Response(body=body, content_type="application/did+json")
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness plus who we are."""
     node = request.app[NODE]
@@ -193,6 +206,7 @@ def make_app(node: Node) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/on_subscribe", on_subscribe)
+    app.router.add_get("/.well-known/did.json", did_document)
     app.router.add_post("/beckn/{action}", beckn_endpoint)
     app.router.add_post("/{action}", beckn_endpoint)
     return app

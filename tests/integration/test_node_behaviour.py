@@ -12,6 +12,9 @@ import pytest
 
 from iesnode.clock import SystemClock
 from iesnode.errors import BusinessError, CallbackError, NackReceived
+from iesnode.http.transport import AiohttpTransport
+from iesnode.identity.didkey import DidKey
+from iesnode.identity.resolver import DidResolver
 from iesnode.model.subscriber import Role
 from iesnode.node import build
 from iesnode.protocol.dialects import read_envelope
@@ -254,3 +257,18 @@ async def test_beckn_prefixed_endpoint_is_served_like_the_bare_one() -> None:
             await sink.wait_for("/on_select", ctx.message_id)
         finally:
             await sink.aclose()
+
+
+async def test_node_serves_its_did_web_document() -> None:
+    """/.well-known/did.json resolves to did:web:<subscriber id> with the node's signing key."""
+    async with LocalNetwork() as net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=accept_all())
+        transport = AiohttpTransport()
+        try:
+            resolver = DidResolver(transport, bpp.clock, base_url=bpp.public_url)
+            document = await resolver.resolve("did:web:bpp.test")
+        finally:
+            await transport.aclose()
+    method = document.find_method("did:web:bpp.test#key-1")
+    assert method is not None
+    assert DidKey(method.ed25519_public_key()).public_key_b64 == bpp.signer.public_key
