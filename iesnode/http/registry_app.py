@@ -7,7 +7,8 @@ unknown and 410 for revoked or suspended keys; ``GET /lookup?role=&networkId=...
 ``as_on`` (RFC 3339 or epoch seconds) to answer as of that moment.
 Writes (all signed, see :mod:`iesnode.registry.governance`): ``POST /subscribe``,
 ``POST /participants``, ``POST /participants/status``, ``POST /revocations``,
-``POST /institutions``. Errors answer ``{"error": {code, message, path}}``.
+``POST /institutions`` (read with ``GET /institutions``).
+Errors answer ``{"error": {code, message, path}}``.
 """
 
 from __future__ import annotations
@@ -192,6 +193,24 @@ async def credential_status(request: web.Request) -> web.Response:
     return web.json_response(entry)
 
 
+async def publish_institution(request: web.Request) -> web.Response:
+    """``POST /institutions``: record an authorised institution or service provider."""
+    service = request.app[SERVICE]
+    body = await request.read()
+    entry = await service.publish_institution(body, request.headers.getall("Authorization", []))
+    return web.json_response(entry)
+
+
+async def institutions(request: web.Request) -> web.Response:
+    """``GET /institutions?role=&orgId=&as_on=``: the role-based registry of institutions."""
+    service = request.app[SERVICE]
+    q = request.query
+    found = await service.institutions(
+        role=q.get("role"), org_id=q.get("orgId"), as_on=_as_on(q.get("as_on"))
+    )
+    return web.json_response(found)
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness and who we are."""
     service = request.app[SERVICE]
@@ -211,6 +230,8 @@ def make_registry_app(service: RegistryService) -> web.Application:
     app.router.add_post("/participants", publish)
     app.router.add_post("/participants/status", set_status)
     app.router.add_get("/participants/{subscriber_id}/{key_id}/history", history)
+    app.router.add_post("/institutions", publish_institution)
+    app.router.add_get("/institutions", institutions)
     app.router.add_post("/revocations", revoke_credential)
     app.router.add_get("/revocations/{credential_id}", credential_status)
     return app

@@ -31,6 +31,7 @@ from iesnode.protocol.roles.envelopes import join_url
 from iesnode.protocol.signing import Signer
 from iesnode.registry.governance import Governance, Writer
 from iesnode.registry.records import (
+    InstitutionRecord,
     ParticipantRecord,
     ParticipantStatus,
     RevocationRecord,
@@ -95,6 +96,11 @@ class RegistryService:
     def subscriber_id(self) -> str:
         """The registry's own subscriber id."""
         return self._signer.subscriber_id
+
+    @property
+    def signing_public_key(self) -> str:
+        """The registry's own base64 Ed25519 public key (its BREG record carries it)."""
+        return self._signer.public_key
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.now(), UTC)
@@ -347,6 +353,43 @@ class RegistryService:
             }
             for v in await self._store.history(ParticipantRecord.KIND, key)
         ]
+
+    async def publish_institution(
+        self, body: bytes, authorization: Sequence[str]
+    ) -> dict[str, object]:
+        """An admin or namespace publisher records an authorised institution (or a change)."""
+        doc = _json(body)
+        try:
+            entry = InstitutionRecord.model_validate(doc)
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        writer = await self._authorised(body, authorization)
+        self._governance.require_publisher(writer, entry.namespace, entry.registry)
+        await self._store.put(
+            InstitutionRecord.KIND,
+            entry.record_key(),
+            entry.to_data(),
+            actor=writer.actor,
+            at=self._clock.now(),
+        )
+        return self._institution_view(entry, None)
+
+    def _institution_view(self, entry: InstitutionRecord, as_on: float | None) -> dict[str, object]:
+        at = datetime.fromtimestamp(self._clock.now() if as_on is None else as_on, UTC)
+        return {**entry.model_dump(mode="json"), "valid_now": entry.is_valid_at(at)}
+
+    async def institutions(
+        self, *, role: str | None = None, org_id: str | None = None, as_on: float | None = None
+    ) -> list[dict[str, object]]:
+        """Authorised institutions (as of ``as_on``), filtered by role and organisation."""
+        found = []
+        for version in await self._store.scan(InstitutionRecord.KIND, as_on=as_on):
+            entry = InstitutionRecord.from_data(version.data)
+            if (role is None or entry.role.value == role) and (
+                org_id is None or entry.org_id == org_id
+            ):
+                found.append(self._institution_view(entry, as_on))
+        return found
 
     async def revoke_credential(
         self, body: bytes, authorization: Sequence[str]

@@ -210,3 +210,53 @@ async def test_credential_revocation_registry(rig: Rig) -> None:
     assert revoked.status == 200
     assert json.loads(revoked.body)["reason"] == "meter replaced"
     assert (await rig.get("revocations/urn:uuid:unknown")).status == 404
+
+
+async def test_institution_registry_records_licences_by_role(rig: Rig) -> None:
+    """A DISCOM's licence is recorded by a publisher and found by role; bad scope is refused."""
+    licence = {
+        "namespace": "ies.example",
+        "registry": "p2p-trading",
+        "org_id": "discom.ies.example",
+        "name": "Example Power Distribution Ltd",
+        "role": "DISCOM",
+        "licence_number": "KERC/DL/2026/07",
+        "scope": ["distribution", "p2p-settlement"],
+        "issuing_authority": "kerc.example",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2031-01-01T00:00:00Z",
+    }
+    assert (await rig.write("institutions", licence, PUBLISHER)).status == 200
+    found = json.loads((await rig.get("institutions?role=DISCOM")).body)
+    assert [(f["org_id"], f["valid_now"]) for f in found] == [("discom.ies.example", True)]
+    bad = await rig.write("institutions", {**licence, "scope": []}, PUBLISHER)
+    assert (bad.status, error_code(bad)) == (400, "SCH_VALIDATION_FAILED")
+
+
+async def test_registry_keeps_its_records_and_keys_across_restarts(tmp_path: Path) -> None:
+    """Stop and start on the same data dir: the records and the registry's own key survive."""
+    settings = load_registry_settings(
+        {
+            "port": 0,
+            "data_dir": str(tmp_path / "data"),
+            "admins": [{"key_id": "root", "public_key": ADMIN_PUBLIC}],
+            "namespaces": [{"name": "ies.example"}],
+        }
+    )
+    clock = FrozenClock(START)
+    first = await start_registry(settings, clock=clock)
+    rig = Rig(first, clock)
+    try:
+        assert (
+            await rig.write("participants", participant("bpp.ies.example"), ADMIN)
+        ).status == 200
+        own_key = first.service.signing_public_key
+    finally:
+        await rig.transport.aclose()
+        await first.aclose()
+    second = await start_registry(settings, clock=clock)
+    try:
+        assert await second.service.lookup("bpp.ies.example", "k1") is not None
+        assert second.service.signing_public_key == own_key
+    finally:
+        await second.aclose()
