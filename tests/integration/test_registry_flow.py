@@ -25,6 +25,7 @@ from iesnode.registry.subscribe import encryption_public_key, subscribe, subscri
 from iesnode.registry_serve import RunningRegistry, start_registry
 from iesnode.settings import NodeRole, load_registry_settings, load_settings
 from iesnode.testing import generate_signing_key
+from tests.redis_server import free_port
 
 NETWORK = "ies.example/p2p-trading"
 ADMIN_PRIVATE, ADMIN_PUBLIC = generate_signing_key()
@@ -212,3 +213,28 @@ async def test_unsigned_write_is_refused(registry: RunningRegistry) -> None:
         await transport.aclose()
     assert reply.status == 401
     assert json.loads(reply.body)["error"]["code"] == "AUT_SIGNATURE_MISSING"
+
+
+async def test_unreachable_subscriber_is_not_subscribed(registry: RunningRegistry) -> None:
+    """The registry cannot deliver the challenge: 400 REG_SUBSCRIBER_UNREACHABLE, no record."""
+    node = node_for(registry.url, "gone.ies.example", NodeRole.BPP)
+    async with node:
+        enc = node.settings.node.encryption_private_key
+        assert enc is not None
+        body = subscription_body(
+            signer=node.signer,
+            subscriber_url=f"http://127.0.0.1:{free_port()}",
+            role=Role.BPP,
+            encryption_public_key=encryption_public_key(enc.get_secret_value()),
+            network_id=NETWORK,
+        )
+        with pytest.raises(NackReceived) as refused:
+            await subscribe(
+                registry.url,
+                body,
+                signer=node.signer,
+                transport=node.transport,
+                clock=SystemClock(),
+            )
+    assert (refused.value.status, refused.value.code) == (400, "REG_SUBSCRIBER_UNREACHABLE")
+    assert await registry.service.lookup("gone.ies.example", "k1") is None
