@@ -81,6 +81,12 @@ def test_separate_processes_subscribe_trade_and_revocation_bites(tmp_path: Path)
         joined = run("-m", "iesnode", "registry", "subscribe", "--config", str(bpp_toml))
         assert joined.returncode == 0, joined.stderr
         assert joined.stdout.strip() == "SUBSCRIBED"
+        looked = run(
+            "-m", "iesnode", "registry", "lookup", "--registry-url", registry_url,
+            "bpp.ies.example", "k1",
+        )  # fmt: skip
+        assert looked.returncode == 0, looked.stderr
+        assert json.loads(looked.stdout)["status"] == "SUBSCRIBED"
         traded = run("examples/bap_trade.py", str(bap_toml), "--subscribe")
         assert traded.returncode == 0, traded.stdout + traded.stderr
         result = last_json(traded.stdout)
