@@ -1,0 +1,1 @@
+"""Consent for smart-meter data sharing: artefacts, lifecycle, enforcement, audit."""
