@@ -272,3 +272,28 @@ async def test_node_serves_its_did_web_document() -> None:
     method = document.find_method("did:web:bpp.test#key-1")
     assert method is not None
     assert DidKey(method.ed25519_public_key()).public_key_b64 == bpp.signer.public_key
+
+
+async def test_guard_refuses_before_the_handler_runs() -> None:
+    """A guard's BusinessError becomes the callback error; the handler is never called."""
+    calls: list[str] = []
+    handlers = HandlerRegistry()
+
+    @handlers.guard("select")
+    async def no_weekends(req: IncomingRequest) -> None:
+        calls.append("guard")
+        raise BusinessError("POL_CONSENT_REQUIRED", "no consent for this data", path="message")
+
+    @handlers.on("select")
+    async def select(req: IncomingRequest) -> dict[str, Any]:
+        calls.append("handler")
+        return req.message
+
+    async with LocalNetwork() as net:
+        bpp = await net.add("bpp.test", NodeRole.BPP, handlers=handlers)
+        bap_node = await net.add("bap.test", NodeRole.BAP)
+        async with bap_node.bap() as bap:
+            with pytest.raises(CallbackError) as caught:
+                await bap.select(Peer("bpp.test", bpp.public_url), ORDER, ttl=5)
+    assert caught.value.code == "POL_CONSENT_REQUIRED"
+    assert calls == ["guard"]

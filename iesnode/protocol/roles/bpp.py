@@ -27,7 +27,7 @@ from iesnode.protocol.roles.envelopes import (
     join_url,
 )
 
-__all__ = ["BppRole", "Handler", "HandlerRegistry", "IncomingRequest"]
+__all__ = ["BppRole", "Guard", "Handler", "HandlerRegistry", "IncomingRequest"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,8 @@ class IncomingRequest:
 
 
 Handler = Callable[[IncomingRequest], Awaitable[dict[str, Any]]]
+Guard = Callable[[IncomingRequest], Awaitable[None]]
+"""Runs before an action's handler; raises BusinessError to refuse (e.g. a consent check)."""
 
 
 class HandlerRegistry:
@@ -61,6 +63,28 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._guards: dict[str, list[Guard]] = {}
+
+    def guard(self, action: str) -> Callable[[Guard], Guard]:
+        """Decorator adding a check that runs before ``action``'s handler, in order added.
+
+        A guard refuses by raising :class:`~iesnode.errors.BusinessError`; the refusal is
+        sent as the callback's error and the handler never runs (this is where a data
+        provider enforces consent before any meter data leaves).
+        """
+        name = canonical(action)
+        if name is None or name not in ACTIONS:
+            raise ValueError(f"{action!r} is not a Beckn request action")
+
+        def register(check: Guard) -> Guard:
+            self._guards.setdefault(name, []).append(check)
+            return check
+
+        return register
+
+    def guards(self, action: str) -> tuple[Guard, ...]:
+        """The guards of a canonical action."""
+        return tuple(self._guards.get(action, ()))
 
     def on(self, action: str) -> Callable[[Handler], Handler]:
         """Decorator registering ``handler`` for ``action`` (v1 names are accepted too)."""
@@ -127,6 +151,8 @@ class BppRole:
         else:
             request = IncomingRequest(envelope, job.sender)
             try:
+                for check in self.handlers.guards(job.action):
+                    await check(request)
                 message = await handler(request)
             except BusinessError as exc:
                 error = _error_detail(exc, envelope.context.dialect)
