@@ -21,7 +21,9 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from iesnode.cli_registry import add_registry
+from iesnode.cli_vc import add_vc
 from iesnode.clock import SystemClock
+from iesnode.log import configure_logging
 from iesnode.protocol.diagnosis import diagnose
 from iesnode.protocol.signing import Signer, load_verify_key
 
@@ -168,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", required=True, help="path of the TOML configuration file")
     serve.set_defaults(handler=_serve)
     add_registry(commands)
+    add_vc(commands)
     return parser
 
 
@@ -178,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help and on usage errors
         return exc.code if isinstance(exc.code, int) else 2
     handler: _Handler = args.handler
+    configure_logging(level="WARNING")  # stdout is for results; `serve` and `demo` reconfigure
     try:
         return handler(args)
     except _UsageError as exc:
