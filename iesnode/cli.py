@@ -20,6 +20,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from iesnode.cli_consent import add_consent
 from iesnode.cli_registry import add_registry
 from iesnode.cli_vc import add_vc
 from iesnode.clock import SystemClock
@@ -171,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     add_registry(commands)
     add_vc(commands)
+    add_consent(commands)
     return parser
 
 

@@ -19,6 +19,10 @@ import structlog
 from aiohttp import web
 
 from iesnode.clock import SystemClock
+from iesnode.consent.audit import AuditLog
+from iesnode.consent.gate import StatusListBits
+from iesnode.consent.lifecycle import ConsentLedger
+from iesnode.credentials.issuer import CredentialIssuer
 from iesnode.errors import ConfigError
 from iesnode.http.app import make_app
 from iesnode.http.transport import AiohttpTransport
@@ -26,6 +30,7 @@ from iesnode.interfaces import (
     CallbackInbox,
     Clock,
     Outbox,
+    RecordStore,
     ReplayGuard,
     SubscriberDirectory,
     Transport,
@@ -52,7 +57,9 @@ from iesnode.settings import NodeRole, NodeSettings
 from iesnode.storage.cache import MemoryCache, RedisCache
 from iesnode.storage.inbox import MemoryCallbackInbox, RedisCallbackInbox
 from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
+from iesnode.storage.records import MemoryRecordStore
 from iesnode.storage.replay import MemoryReplayGuard, RedisReplayGuard
+from iesnode.storage.sqlite import SqliteRecordStore
 
 __all__ = ["Node", "build"]
 
@@ -116,6 +123,10 @@ class Node:
         self.public_url = settings.node.public_url or ""
         self.bpp: BppRole | None = None
         self.gateway: GatewayRole | None = None
+        self.credentials: CredentialIssuer | None = None
+        self.consent: ConsentLedger | None = None
+        self.audit: AuditLog | None = None
+        self._records: RecordStore | None = None
         self._router: Router | None = None
         self.backlog = Backlog(settings.delivery.max_backlog)
         stats = getattr(directory, "stats", None)
@@ -193,7 +204,32 @@ class Node:
             on_settled=self.backlog.settle,
         )
         self._worker_task = asyncio.create_task(worker.run(), name="iesnode-worker")
+        if self.settings.credentials.enabled:
+            await self._start_credentials()
         log.info("node_started", url=self.public_url, roles=sorted(self.roles))
+
+    async def _start_credentials(self) -> None:
+        """The node as an issuer: did:web:<subscriber id>#key-1 (its /.well-known/did.json)."""
+        data_dir = self.settings.credentials.data_dir
+        self._records = (
+            await SqliteRecordStore.open(data_dir / "records.sqlite3")
+            if data_dir is not None
+            else MemoryRecordStore()
+        )
+        did = f"did:web:{self.signer.subscriber_id}"
+        private = self.settings.node.signing_private_key.get_secret_value()
+        self.credentials = CredentialIssuer(
+            issuer=did,
+            verification_method=f"{did}#key-1",
+            private_key=private,
+            store=self._records,
+            clock=self.clock,
+            list_base_url=f"{self.public_url}/status",
+        )
+        self.audit = AuditLog(self._records, self.clock, private)
+        self.consent = ConsentLedger(
+            self._records, StatusListBits(self.credentials.status), self.clock, audit=self.audit
+        )
 
     async def _run_fanout(self, job: Any) -> None:
         if self.gateway is None:
@@ -219,6 +255,8 @@ class Node:
             await self._transport.aclose()
         if self._redis is not None:
             await self._redis.aclose()
+        if self._records is not None:
+            await self._records.aclose()
 
     async def __aenter__(self) -> Node:
         await self.start()

@@ -20,6 +20,7 @@ from iesnode.model.subscriber import Subscriber
 
 __all__ = [
     "AdminKeySettings",
+    "CredentialSettings",
     "DeliverySettings",
     "GatewaySettings",
     "NamespaceSettings",
@@ -126,6 +127,14 @@ class DeliverySettings(_Section):
     """Outbox consumer name; default ``{hostname}-{pid}``."""
 
 
+class CredentialSettings(_Section):
+    """The node as a credential issuer: status lists, consent ledger and audit chain."""
+
+    enabled: bool = False
+    data_dir: Path | None = None
+    """SQLite for status lists, consents and the audit log; in memory when unset."""
+
+
 class GatewaySettings(_Section):
     """Discovery fan-out."""
 
@@ -146,6 +155,7 @@ class NodeSettings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    credentials: CredentialSettings = Field(default_factory=CredentialSettings)
 
     @classmethod
     def settings_customise_sources(

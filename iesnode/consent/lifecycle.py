@@ -66,7 +66,7 @@ _TERMINAL: Final = frozenset({ConsentStatus.REJECTED, ConsentStatus.REVOKED, Con
 class StatusBits(Protocol):
     """The status-list entries of consent VCs (one index per consent, both purposes)."""
 
-    def allocate(self) -> int:
+    async def allocate(self) -> int:
         """Reserve a fresh index for a newly issued consent VC."""
         ...
 
@@ -284,7 +284,7 @@ class ConsentLedger:
                     f"a {current.status} consent cannot become {target} ({event})",
                     consent_id=consent_id,
                 )
-            index = self._bits.allocate() if allocate else current.status_index
+            index = await self._bits.allocate() if allocate else current.status_index
             if bits is not None:
                 assert index is not None, "a live consent always has a status index"
                 await bits(index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 import structlog
@@ -177,6 +178,24 @@ async def did_document(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/did+json")
 
 
+async def status_list(request: web.Request) -> web.Response:
+    """``GET /status/{purpose}``: our signed Bitstring Status List, with HTTP caching."""
+    node = request.app[NODE]
+    purpose = request.match_info["purpose"]
+    if node.credentials is None or purpose not in ("revocation", "suspension"):
+        raise web.HTTPNotFound
+    signed = await node.credentials.signed_list(purpose)  # type: ignore[arg-type]
+    headers = {
+        "ETag": signed.etag,
+        "Last-Modified": formatdate(signed.last_modified, usegmt=True),
+        "Cache-Control": "public, max-age=60",
+    }
+    if request.headers.get("If-None-Match") == signed.etag:
+        return web.Response(status=304, headers=headers)
+    body = json.dumps(signed.credential).encode("utf-8")
+    return web.Response(body=body, content_type="application/vc+ld+json", headers=headers)
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness plus who we are."""
     node = request.app[NODE]
@@ -207,6 +226,7 @@ def make_app(node: Node) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/on_subscribe", on_subscribe)
     app.router.add_get("/.well-known/did.json", did_document)
+    app.router.add_get("/status/{purpose}", status_list)
     app.router.add_post("/beckn/{action}", beckn_endpoint)
     app.router.add_post("/{action}", beckn_endpoint)
     return app

@@ -29,7 +29,7 @@ class MemoryStatusBits:
         self.revoked: set[int] = set()
         self.fail = False
 
-    def allocate(self) -> int:
+    async def allocate(self) -> int:
         self.next_index += 1
         return self.next_index
 
