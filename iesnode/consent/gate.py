@@ -25,14 +25,21 @@ from pydantic import ValidationError
 from iesnode.consent.audit import AuditLog
 from iesnode.consent.enforcement import DataRequest, enforce
 from iesnode.consent.errors import ConsentError
-from iesnode.consent.lifecycle import ConsentLedger
-from iesnode.credentials.status_list import StatusPurpose
+from iesnode.consent.lifecycle import ConsentLedger, ConsentRecord
+from iesnode.credentials.issuer import CredentialIssuer
+from iesnode.credentials.status_list import StatusPurpose, status_entry
 from iesnode.credentials.status_registry import StatusLists
 from iesnode.errors import BusinessError
 from iesnode.interfaces import Clock
 from iesnode.protocol.roles.bpp import Guard, Handler, IncomingRequest
 
-__all__ = ["StatusListBits", "consent_guard", "consent_update_handler", "data_request"]
+__all__ = [
+    "StatusListBits",
+    "consent_guard",
+    "consent_update_handler",
+    "data_request",
+    "issue_consent_credential",
+]
 
 
 class StatusListBits:
@@ -56,6 +63,20 @@ class StatusListBits:
     async def revoke(self, index: int) -> None:
         """Set the revocation bit."""
         await self._lists.revoke(index)
+
+
+async def issue_consent_credential(
+    issuer: CredentialIssuer, record: ConsentRecord
+) -> dict[str, Any]:
+    """The consent as a signed VC whose status entries are the consent's pause/revoke bits."""
+    if record.status_index is None:
+        raise ValueError("only an activated consent has status bits to point at")
+    entries = [
+        status_entry(issuer.status.list_url(purpose), record.status_index, purpose)
+        for purpose in ("revocation", "suspension")
+    ]
+    credential = record.artefact.to_credential(issuer.issuer, credential_status=entries)
+    return issuer.sign(credential)
 
 
 def _consent_block(req: IncomingRequest) -> dict[str, Any]:

@@ -14,9 +14,16 @@ import pytest
 
 from iesnode.cli import main
 from iesnode.consent.artefact import ConsentTerms
-from iesnode.consent.gate import consent_guard, consent_update_handler
+from iesnode.consent.gate import (
+    consent_guard,
+    consent_update_handler,
+    issue_consent_credential,
+)
 from iesnode.credentials.status_list import check_status
+from iesnode.credentials.verifier import CredentialVerifier
 from iesnode.errors import CallbackError
+from iesnode.http.transport import AiohttpTransport
+from iesnode.identity.resolver import DidResolver
 from iesnode.protocol.roles.bap import Peer
 from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
 from iesnode.settings import NodeRole
@@ -88,7 +95,18 @@ async def test_meter_data_under_consent_then_refused_after_revocation(
         )
         record = await bpp.consent.request(terms())
         await bpp.consent.approve(record.consent_id)
-        await bpp.consent.activate(record.consent_id)
+        active = await bpp.consent.activate(record.consent_id)
+        consent_vc = await issue_consent_credential(bpp.credentials, active)
+        transport = AiohttpTransport()
+        resolver = DidResolver(transport, bpp.clock, base_url=bpp.public_url)
+
+        async def fetch(url: str) -> dict[str, Any]:
+            reply = await transport.get(url, {}, 5.0)
+            doc: dict[str, Any] = json.loads(reply.body)
+            return doc
+
+        verifier = CredentialVerifier(resolve=resolver.resolve, fetch_status_list=fetch)
+        assert (await verifier.verify(consent_vc, holder=CONSUMER)).valid
         bap_node = await net.add("bap.test", NodeRole.BAP)
         peer = Peer("discom.test", bpp.public_url)
         async with bap_node.bap() as bap:
@@ -120,6 +138,10 @@ async def test_meter_data_under_consent_then_refused_after_revocation(
         }
         assert check_status(entry, status_list) is True
         assert "proof" in status_list
+        resolver.forget("did:web:discom.test")
+        after = await verifier.verify(consent_vc, holder=CONSUMER)
+        await transport.aclose()
+        assert (after.failed_step, after.reason) == ("status", "the credential is revoked")
         await bpp.audit.checkpoint()
         log = tmp_path / "audit.jsonl"
         await bpp.audit.export(log)

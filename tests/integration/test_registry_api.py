@@ -14,6 +14,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from iesnode.clock import FrozenClock
+from iesnode.credentials.licence import registry_licence_check
 from iesnode.http.transport import AiohttpTransport
 from iesnode.interfaces import Reply
 from iesnode.model.subscriber import SubscriberStatus
@@ -260,3 +261,26 @@ async def test_registry_keeps_its_records_and_keys_across_restarts(tmp_path: Pat
         assert second.service.signing_public_key == own_key
     finally:
         await second.aclose()
+
+
+async def test_registry_answers_the_verifier_licence_step(rig: Rig) -> None:
+    """A licensed issuer passes the licence check; an unknown one does not."""
+    issuer = "did:web:discom.ies.example"
+    licence = {
+        "namespace": "ies.example",
+        "registry": "p2p-trading",
+        "org_id": issuer,
+        "name": "Example Power Distribution Ltd",
+        "role": "DISCOM",
+        "licence_number": "KERC/DL/2026/07",
+        "scope": ["distribution"],
+        "issuing_authority": "kerc.example",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2031-01-01T00:00:00Z",
+    }
+    assert (await rig.write("institutions", licence, PUBLISHER)).status == 200
+    check = registry_licence_check(rig.transport, rig.registry.url, roles={"DISCOM"})
+    at = datetime.fromtimestamp(rig.clock.now(), UTC)
+    assert await check(issuer, at) is True
+    assert await check("did:web:unlicensed.example", at) is False
+    assert await check(issuer, datetime(2032, 1, 1, tzinfo=UTC)) is False
