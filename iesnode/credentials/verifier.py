@@ -32,6 +32,8 @@ FetchList = Callable[[str], Awaitable[dict[str, Any]]]
 """Status list credential URL -> the list credential."""
 LicenceCheck = Callable[[str, datetime], Awaitable[bool]]
 """(issuer DID, at) -> whether the issuer holds a valid licence in the registry."""
+RevocationCheck = Callable[[str], Awaitable[bool]]
+"""credential id -> whether the registry's revocation registry lists it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +65,14 @@ class CredentialVerifier:
         resolve: Resolve,
         fetch_status_list: FetchList | None = None,
         licence_check: LicenceCheck | None = None,
+        revocation_registry: RevocationCheck | None = None,
         types: CredentialTypes | None = None,
         allowed_contexts: frozenset[str] | None = None,
     ) -> None:
         self._resolve = resolve
         self._fetch = fetch_status_list
         self._licence = licence_check
+        self._revoked_in_registry = revocation_registry
         self._types = types
         self._contexts = allowed_contexts
 
@@ -148,6 +152,12 @@ class CredentialVerifier:
         done.append(StepOutcome("licence", "passed"))
 
     async def _check_status(self, credential: dict[str, Any], done: list[StepOutcome]) -> None:
+        credential_id = credential.get("id")
+        listed = self._revoked_in_registry
+        if listed is not None and isinstance(credential_id, str) and await listed(credential_id):
+            raise CredentialError(
+                "status", "the credential is listed in the revocation registry", path="id"
+            )
         raw = credential.get("credentialStatus")
         if raw is None:
             done.append(StepOutcome("status", "skipped", "no credentialStatus"))

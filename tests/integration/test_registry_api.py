@@ -14,7 +14,10 @@ import pytest
 from nacl.public import PrivateKey
 
 from iesnode.clock import FrozenClock
-from iesnode.credentials.licence import registry_licence_check
+from iesnode.credentials.registry_checks import (
+    registry_licence_check,
+    registry_revocation_check,
+)
 from iesnode.http.transport import AiohttpTransport
 from iesnode.interfaces import Reply
 from iesnode.model.subscriber import SubscriberStatus
@@ -211,6 +214,9 @@ async def test_credential_revocation_registry(rig: Rig) -> None:
     assert revoked.status == 200
     assert json.loads(revoked.body)["reason"] == "meter replaced"
     assert (await rig.get("revocations/urn:uuid:unknown")).status == 404
+    revoked_in_registry = registry_revocation_check(rig.transport, rig.registry.url)
+    assert await revoked_in_registry(entry["credential_id"]) is True
+    assert await revoked_in_registry("urn:uuid:unknown") is False
 
 
 async def test_institution_registry_records_licences_by_role(rig: Rig) -> None:

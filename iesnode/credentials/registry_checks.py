@@ -1,9 +1,10 @@
-"""The verifier chain's licence step, answered by the registry's institution records.
+"""The verifier chain's registry lookups: issuer licences and revoked credentials.
 
-An issuer of energy credentials (a DISCOM, a meter-data provider) must hold a valid
-licence in the registry's role-based registry of institutions (issue 3); the registry
-answers ``GET /institutions?orgId=<issuer DID>`` with each record and whether it is
-valid now (``valid_now``).
+* licence: an issuer of energy credentials (a DISCOM, a meter-data provider) must hold
+  a valid licence in the registry's role-based registry of institutions (issue 3),
+  ``GET /institutions?orgId=<issuer DID>&as_on=<t>`` (each record says ``valid_now``);
+* revocation: the IES/DeDi credential revocation registry,
+  ``GET /revocations/{credential id}``: 200 revoked, 404 not revoked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from iesnode.credentials.errors import CredentialError
 from iesnode.interfaces import Transport
 
-__all__ = ["registry_licence_check"]
+__all__ = ["registry_licence_check", "registry_revocation_check"]
 
 
 def registry_licence_check(
@@ -46,5 +47,22 @@ def registry_licence_check(
             and (not roles or entry.get("role") in roles)
             for entry in (found if isinstance(found, list) else [])
         )
+
+    return check
+
+
+def registry_revocation_check(
+    transport: Transport, registry_url: str, *, timeout: float = 5.0
+) -> Callable[[str], Awaitable[bool]]:
+    """Is the credential ``id`` listed in the registry's revocation registry?"""
+
+    async def check(credential_id: str) -> bool:
+        url = f"{registry_url.rstrip('/')}/revocations/{quote(credential_id, safe='')}"
+        reply = await transport.get(url, {"Accept": "application/json"}, timeout)
+        if reply.status == 200:
+            return True
+        if reply.status == 404:
+            return False
+        raise CredentialError("status", f"the revocation registry answered HTTP {reply.status}")
 
     return check
