@@ -3,7 +3,7 @@
 The schemas live in ``protocol_specs/credentials/<Type>-v<version>.json`` (JSON Schema draft
 2020-12, written by us from the published IES field lists; the folder's README names them):
 ElectricityCredential v1.2 (bearer and holder-bound energy passport), MeterDataCredential v0.6,
-MeterDataRequestCredential v0.1, and our EnergyConsentCredential and ProgramEnrollmentCredential
+MeterDataRequestCredential v0.1, and our ConsentCredential and ProgramEnrollmentCredential
 v0.1. Each describes the whole W3C VC Data Model 2.0 credential (section 4, "Basic Concepts":
 envelope plus the typed ``credentialSubject``).
 

@@ -57,22 +57,19 @@ _ENVELOPE: dict[str, Any] = {
 }
 CONSENT: dict[str, Any] = {
     **_ENVELOPE,
-    "type": ["VerifiableCredential", "EnergyConsentCredential"],
+    "type": ["VerifiableCredential", "ConsentCredential"],
     "credentialSubject": {
         "id": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
-        "dataProvider": {"id": "did:web:discom.example", "name": "Example DISCOM"},
-        "dataConsumer": {"id": "did:web:tsp.example"},
-        "meters": [{"meterId": "did:web:discom.example:assets:meter:MET-1"}],
+        "dataProvider": "did:web:discom.example",
+        "dataConsumer": "did:web:tsp.example",
         "purpose": {"code": "EN-101", "refUri": "https://iesnode.example/purpose/EN-101"},
-        "dataCategories": [
-            {"profileType": "IntervalProfile", "readings": [{"value": "kWh imp", "mode": "USAGE"}]}
-        ],
+        "dataCategories": [{"profile": "INTERVAL", "readings": ["1.0.1.8.0.255"]}],
         "dataRange": {"from": "2026-01-01T00:00:00+05:30", "to": "2026-04-01T00:00:00+05:30"},
-        "consentMode": "VIEW",
-        "fetchType": "PERIODIC",
-        "frequency": {"unit": "DAY", "value": 4},
-        "dataLife": {"unit": "MONTH", "value": 3},
-        "dataFilter": [{"type": "MIN_AGGREGATION_INTERVAL", "operator": ">=", "value": "PT1H"}],
+        "frequency": {"count": 4, "period": "P1D"},
+        "dataLife": "P3M",
+        "mode": "VIEW",
+        "filters": {"minAggregationInterval": "PT1H"},
+        "meters": ["DISCOM-SM-2025-654321"],
     },
 }
 ENROLLMENT: dict[str, Any] = {
@@ -125,7 +122,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "ElectricityCredential-v1.2": _electricity,
     "MeterDataCredential-v0.6": _meter_data,
     "MeterDataRequestCredential-v0.1": _meter_request,
-    "EnergyConsentCredential-v0.1": _consent,
+    "ConsentCredential-v0.1": _consent,
     "ProgramEnrollmentCredential-v0.1": _enrollment,
 }
 
@@ -134,7 +131,7 @@ MISSING = [
     ("ElectricityCredential-v1.2", ["credentialSubject", "customerProfile", "customerNumber"]),
     ("MeterDataCredential-v0.6", ["credentialSubject", "meterData", "readings"]),
     ("MeterDataRequestCredential-v0.1", ["credentialSubject", "meterDataRequest", "from"]),
-    ("EnergyConsentCredential-v0.1", ["credentialSubject", "purpose"]),
+    ("ConsentCredential-v0.1", ["credentialSubject", "purpose"]),
     ("ProgramEnrollmentCredential-v0.1", ["credentialSubject", "programId"]),
 ]
 WRONG_ENUM = [
@@ -157,10 +154,10 @@ WRONG_ENUM = [
         "credentialSubject.meterDataRequest.scope",
     ),
     (
-        "EnergyConsentCredential-v0.1",
-        ["credentialSubject", "consentMode"],
+        "ConsentCredential-v0.1",
+        ["credentialSubject", "mode"],
         "SELL",
-        "credentialSubject.consentMode",
+        "credentialSubject.mode",
     ),
     (
         "ProgramEnrollmentCredential-v0.1",
@@ -334,17 +331,10 @@ def test_our_types_refuse_float_quantities(types: CredentialTypes) -> None:
 def test_consent_filter_value_matches_its_type(types: CredentialTypes) -> None:
     """A minimum aggregation interval filter needs an ISO 8601 duration."""
     doc = _consent()
-    doc["credentialSubject"]["dataFilter"][0]["value"] = "hourly"
+    doc["credentialSubject"]["filters"]["minAggregationInterval"] = "hourly"
     error = _refusal(types, doc)
-    assert error.path == "credentialSubject.dataFilter[0].value"
+    assert error.path == "credentialSubject.filters.minAggregationInterval"
     assert "ISO 8601 duration" in error.reason
-
-
-def test_consent_requires_status_entries(types: CredentialTypes) -> None:
-    """A consent without credentialStatus could be neither paused nor revoked."""
-    doc = _consent()
-    del doc["credentialStatus"]
-    assert _refusal(types, doc).path == "credentialStatus"
 
 
 def test_status_list_entry_needs_index(types: CredentialTypes) -> None:
