@@ -11,6 +11,7 @@ import pytest
 
 from iesnode.clock import FrozenClock
 from iesnode.credentials.issuer import CredentialIssuer, did_key_issuer
+from iesnode.credentials.jwt import issue_jwt
 from iesnode.credentials.verifier import CredentialVerifier, VerificationResult
 from iesnode.identity.didkey import DidKey
 from iesnode.identity.documents import DidDocument, did_key_document
@@ -60,7 +61,7 @@ class Rig:
         purpose = url.rsplit("/", 1)[1]
         return (await self.issuer.signed_list(purpose)).credential  # type: ignore[arg-type]
 
-    async def verify(self, vc: dict[str, Any], **kw: Any) -> VerificationResult:
+    async def verify(self, vc: dict[str, Any] | str, **kw: Any) -> VerificationResult:
         """Run the chain at NOW."""
         verifier = CredentialVerifier(
             resolve=resolve, fetch_status_list=self.fetch, **kw.pop("v", {})
@@ -145,3 +146,18 @@ async def test_holder_binding_and_licence_steps() -> None:
     result = await rig.verify(vc, v={"licence_check": unlicensed})
     assert result.failed_step == "licence"
     assert [s.step for s in result.steps][:4] == ["context", "schema", "issuer", "proof"]
+
+
+async def test_vc_jwt_goes_through_the_same_chain() -> None:
+    """A vc+jwt signed by the issuer's did:key verifies; revoking its status entry fails it."""
+    rig = Rig()
+    allocation = await rig.issuer.status.allocate()
+    unsigned = {**credential(), "issuer": rig.issuer.issuer, "credentialStatus": allocation.entries}
+    _, method = did_key_issuer(rig.key)
+    token = issue_jwt(unsigned, alg="EdDSA", key=rig.key, kid=method)
+    result = await rig.verify(token)
+    assert result.valid, result
+    assert [s.detail for s in result.steps if s.step == "proof"] == ["vc+jwt"]
+    await rig.issuer.status.revoke(allocation.index)
+    assert (await rig.verify(token)).failed_step == "status"
+    assert (await rig.verify(token[:-4] + "AAAA")).failed_step == "proof"
