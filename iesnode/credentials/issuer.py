@@ -90,7 +90,9 @@ class CredentialIssuer:
     ) -> dict[str, Any]:
         """Sign ``credential`` as this issuer, with status entries unless told otherwise."""
         doc = {k: v for k, v in credential.items() if k != "proof"}
-        doc["issuer"] = self.issuer
+        given = doc.get("issuer")
+        # keep an issuer object (name, licence...) as the credential type may require it
+        doc["issuer"] = {**given, "id": self.issuer} if isinstance(given, dict) else self.issuer
         doc.setdefault("validFrom", self._now().replace(microsecond=0).isoformat())
         if with_status:
             allocation = await self.status.allocate()
