@@ -161,3 +161,11 @@ async def test_vc_jwt_goes_through_the_same_chain() -> None:
     await rig.issuer.status.revoke(allocation.index)
     assert (await rig.verify(token)).failed_step == "status"
     assert (await rig.verify(token[:-4] + "AAAA")).failed_step == "proof"
+
+
+async def test_issuer_object_is_kept_with_our_id() -> None:
+    """An issuer object (name, licence) survives issuing; its id becomes ours; it verifies."""
+    rig = Rig()
+    vc = await rig.issuer.issue(credential(issuer={"id": "x", "name": "Example DISCOM"}))
+    assert vc["issuer"] == {"id": rig.issuer.issuer, "name": "Example DISCOM"}
+    assert (await rig.verify(vc)).valid
