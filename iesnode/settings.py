@@ -141,7 +141,23 @@ class GatewaySettings(_Section):
     fanout_timeout: float = 3.0
 
 
-class NodeSettings(BaseSettings):
+class _EnvOverFile(BaseSettings):
+    """Settings read from a file (passed as init values) that ``IES_*`` variables override."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the file (init) values."""
+        return (env_settings, init_settings)
+
+
+class NodeSettings(_EnvOverFile):
     """The whole configuration of one node process."""
 
     model_config = SettingsConfigDict(
@@ -156,18 +172,6 @@ class NodeSettings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment variables override the file (init) values."""
-        return (env_settings, init_settings)
 
 
 class AdminKeySettings(_Section):
@@ -187,7 +191,7 @@ class NamespaceSettings(_Section):
     """Registries in the namespace; empty: any name."""
 
 
-class RegistryServiceSettings(BaseSettings):
+class RegistryServiceSettings(_EnvOverFile):
     """``iesnode registry serve``: a TOML file (optional), overridden by ``IES_REGISTRY_*``.
 
     Without keys in the file the registry generates its signing and encryption keys on
@@ -210,18 +214,6 @@ class RegistryServiceSettings(BaseSettings):
     namespaces: tuple[NamespaceSettings, ...] = (NamespaceSettings(name="local"),)
     challenge_timeout: float = 5.0
     clock_skew: float = 5.0
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment variables override the file (init) values."""
-        return (env_settings, init_settings)
 
 
 def load_registry_settings(source: Path | dict[str, Any] | None = None) -> RegistryServiceSettings:
