@@ -28,6 +28,7 @@ __all__ = [
     "NodeIdentity",
     "NodeRole",
     "NodeSettings",
+    "PolicySettings",
     "RedisSettings",
     "RegistryServiceSettings",
     "RegistrySettings",
@@ -135,6 +136,23 @@ class CredentialSettings(_Section):
     """SQLite for status lists, consents and the audit log; in memory when unset."""
 
 
+class PolicySettings(_Section):
+    """Policy as code: Rego packs by network, and contract policies referenced by payloads."""
+
+    packs: tuple[Path, ...] = ()
+    """Pack directories or .tar.gz files installed at start (verified, compiled, tested)."""
+    networks: dict[str, str] = Field(default_factory=dict)
+    """networkId -> pack id of its network policy."""
+    default_pack: str | None = None
+    """Pack id for networks not listed; none: such networks have no network policy."""
+    trusted_keys: dict[str, str] = Field(default_factory=dict)
+    """key id -> base64 Ed25519 public key that may sign packs."""
+    require_signature: bool = False
+    contract_url_prefixes: tuple[str, ...] = ()
+    """Contract policies are fetched only from URLs under these prefixes."""
+    contract_actions: tuple[str, ...] = ("init", "confirm")
+
+
 class GatewaySettings(_Section):
     """Discovery fan-out."""
 
@@ -172,6 +190,7 @@ class NodeSettings(_EnvOverFile):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
 
 class AdminKeySettings(_Section):
