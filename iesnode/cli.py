@@ -21,6 +21,7 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from iesnode.cli_consent import add_consent
+from iesnode.cli_policy import add_policy
 from iesnode.cli_registry import add_registry
 from iesnode.cli_vc import add_vc
 from iesnode.clock import SystemClock
@@ -173,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     add_registry(commands)
     add_vc(commands)
     add_consent(commands)
+    add_policy(commands)
     return parser
 
 

@@ -37,6 +37,10 @@ from iesnode.interfaces import (
 )
 from iesnode.metrics import NodeMetrics
 from iesnode.model.envelope import Context, Envelope
+from iesnode.policy.decisions import DecisionLog
+from iesnode.policy.errors import PolicyError
+from iesnode.policy.network import NetworkPolicy
+from iesnode.policy.registry import PackRegistry
 from iesnode.protocol.actions import ACTIONS, CALLBACKS
 from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
 from iesnode.protocol.jobs import DeliverJob, encode_job
@@ -83,6 +87,7 @@ class Node:
         transport: Transport,
         redis: aioredis.Redis | None,
         handlers: HandlerRegistry,
+        network_policy: NetworkPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -91,6 +96,7 @@ class Node:
         self.inbox = inbox
         self.outbox = outbox
         self.handlers = handlers
+        self.network_policy = network_policy
         self.metrics = NodeMetrics()
         self.roles = frozenset(settings.node.roles)
         sec, net = settings.security, settings.network
@@ -169,6 +175,7 @@ class Node:
             subscriber_id=self.signer.subscriber_id,
             public_url=self.public_url,
             clock=self.clock,
+            outbound_check=self._check_outbound if self.network_policy else None,
         )
         if NodeRole.GATEWAY in self.roles:
             self.gateway = GatewayRole(
@@ -207,6 +214,17 @@ class Node:
         if self.settings.credentials.enabled:
             await self._start_credentials()
         log.info("node_started", url=self.public_url, roles=sorted(self.roles))
+
+    async def check_inbound(self, envelope: Envelope, sender: str) -> None:
+        """Network policy on a verified inbound message (raises a PolicyViolation NACK)."""
+        if self.network_policy is not None:
+            await self.network_policy.check(envelope, direction="inbound", sender=sender)
+
+    async def _check_outbound(self, envelope: Envelope) -> None:
+        if self.network_policy is not None:
+            await self.network_policy.check(
+                envelope, direction="outbound", sender=self.signer.subscriber_id
+            )
 
     async def _start_credentials(self) -> None:
         """The node as an issuer: did:web:<subscriber id>#key-1 (its /.well-known/did.json)."""
@@ -306,7 +324,27 @@ class Node:
             transport=self._transport,
             directory=self.directory,
             clock=self.clock,
+            outbound_check=self._check_outbound if self.network_policy else None,
         )
+
+
+def _network_policy(settings: NodeSettings, clock: Clock) -> NetworkPolicy | None:
+    """Install the configured packs (verified, compiled, tested) and route networks to them."""
+    pol = settings.policy
+    if not pol.packs:
+        return None
+    registry = PackRegistry(
+        trusted_keys=dict(pol.trusted_keys),
+        require_signature=pol.require_signature,
+        networks=dict(pol.networks),
+        default=pol.default_pack,
+    )
+    try:
+        for path in pol.packs:
+            registry.install(path)
+    except PolicyError as exc:
+        raise ConfigError(f"policy pack: {exc.code}: {exc.reason}") from exc
+    return NetworkPolicy(registry, DecisionLog(), clock, role=settings.node.roles[0].value)
 
 
 def build(
@@ -372,4 +410,5 @@ def build(
         transport=transport,
         redis=client,
         handlers=handlers or HandlerRegistry(),
+        network_policy=_network_policy(settings, clock),
     )

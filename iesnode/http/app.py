@@ -152,6 +152,7 @@ async def beckn_endpoint(request: web.Request) -> web.Response:
         message_id=ctx.message_id,
         subscriber_id=ex.sender.subscriber_id if ex.sender else None,
     )
+    await node.check_inbound(envelope, ex.sender.subscriber_id if ex.sender else "")
     status, payload = await node.accept(ex, envelope)
     node.metrics.requests.labels(action, "ACK").inc()
     node.metrics.ack_latency.labels(action).observe(time.perf_counter() - started)

@@ -41,6 +41,7 @@ from iesnode.protocol.acks import (
 )
 from iesnode.protocol.actions import wire_name
 from iesnode.protocol.roles.bap import BapReceiver, Callback, Peer, unsolicited_key
+from iesnode.protocol.roles.bpp import OutboundCheck
 from iesnode.protocol.roles.envelopes import encode_envelope, join_url, request_context
 from iesnode.protocol.roles.worker import DeliveryPolicy
 from iesnode.protocol.signing import Signer, load_verify_key, parse_authorization
@@ -93,7 +94,9 @@ class BapClient:
         transport: Transport,
         directory: SubscriberDirectory,
         clock: Clock,
+        outbound_check: OutboundCheck | None = None,
     ) -> None:
+        self._outbound_check = outbound_check
         self._signer = signer
         self._profile = profile
         self._inbox = inbox
@@ -140,7 +143,10 @@ class BapClient:
             city=p.city,
             country=p.country,
         )
-        body = encode_envelope(Envelope(context=ctx, message=message))
+        envelope = Envelope(context=ctx, message=message)
+        if self._outbound_check is not None:
+            await self._outbound_check(envelope)  # e.g. network policy: refuse before sending
+        body = encode_envelope(envelope)
         deadline = now + ttl
         pending = PendingRequest(ctx.message_id, ctx.transaction_id, action, deadline)
         await self._inbox.expect(pending, retention=ttl + 600)

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from iesnode.errors import BusinessError
+from iesnode.errors import BusinessError, ProtocolError
 from iesnode.interfaces import Clock
 from iesnode.model.envelope import Context, Dialect, Envelope, ErrorDetail
 from iesnode.protocol.actions import ACTIONS, canonical
@@ -27,7 +27,14 @@ from iesnode.protocol.roles.envelopes import (
     join_url,
 )
 
-__all__ = ["BppRole", "Guard", "Handler", "HandlerRegistry", "IncomingRequest"]
+__all__ = [
+    "BppRole",
+    "Guard",
+    "Handler",
+    "HandlerRegistry",
+    "IncomingRequest",
+    "OutboundCheck",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +61,8 @@ class IncomingRequest:
 
 
 Handler = Callable[[IncomingRequest], Awaitable[dict[str, Any]]]
+OutboundCheck = Callable[[Envelope], Awaitable[None]]
+"""Checks a message we are about to send (network policy); raises a ProtocolError to refuse."""
 Guard = Callable[[IncomingRequest], Awaitable[None]]
 """Runs before an action's handler; raises BusinessError to refuse (e.g. a consent check)."""
 
@@ -111,7 +120,7 @@ class HandlerRegistry:
         return frozenset(self._handlers)
 
 
-def _error_detail(exc: BusinessError, dialect: Dialect) -> ErrorDetail:
+def _error_detail(exc: ProtocolError, dialect: Dialect) -> ErrorDetail:
     code = exc.code if dialect is Dialect.V2 else exc.legacy_code
     return ErrorDetail(code=code, message=exc.message, path=exc.path)
 
@@ -120,9 +129,16 @@ class BppRole:
     """Turns verified requests into handle jobs, and handle jobs into callback deliveries."""
 
     def __init__(
-        self, handlers: HandlerRegistry, *, subscriber_id: str, public_url: str, clock: Clock
+        self,
+        handlers: HandlerRegistry,
+        *,
+        subscriber_id: str,
+        public_url: str,
+        clock: Clock,
+        outbound_check: OutboundCheck | None = None,
     ) -> None:
         self.handlers = handlers
+        self._outbound_check = outbound_check
         self._subscriber_id = subscriber_id
         self._public_url = public_url
         self._clock = clock
@@ -174,6 +190,12 @@ class BppRole:
             message=message,
             error=error,
         )
+        if self._outbound_check is not None and error is None:
+            try:
+                await self._outbound_check(callback)
+            except ProtocolError as exc:  # never emit a callback our network policy refuses
+                detail = _error_detail(exc, envelope.context.dialect)
+                callback = callback.model_copy(update={"message": None, "error": detail})
         return self._deliver_job(callback, job.reply_to)
 
     def push(self, request: Context, action: str, message: dict[str, Any]) -> DeliverJob:
