@@ -37,6 +37,7 @@ from iesnode.interfaces import (
 )
 from iesnode.metrics import NodeMetrics
 from iesnode.model.envelope import Context, Envelope
+from iesnode.policy.contract import ContractPolicy
 from iesnode.policy.decisions import DecisionLog
 from iesnode.policy.errors import PolicyError
 from iesnode.policy.network import NetworkPolicy
@@ -88,6 +89,7 @@ class Node:
         redis: aioredis.Redis | None,
         handlers: HandlerRegistry,
         network_policy: NetworkPolicy | None = None,
+        contract_policy: ContractPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -97,6 +99,7 @@ class Node:
         self.outbox = outbox
         self.handlers = handlers
         self.network_policy = network_policy
+        self.contract_policy = contract_policy
         self.metrics = NodeMetrics()
         self.roles = frozenset(settings.node.roles)
         sec, net = settings.security, settings.network
@@ -216,9 +219,11 @@ class Node:
         log.info("node_started", url=self.public_url, roles=sorted(self.roles))
 
     async def check_inbound(self, envelope: Envelope, sender: str) -> None:
-        """Network policy on a verified inbound message (raises a PolicyViolation NACK)."""
+        """Network, then contract policy on a verified inbound message (NACK on refusal)."""
         if self.network_policy is not None:
             await self.network_policy.check(envelope, direction="inbound", sender=sender)
+        if self.contract_policy is not None:
+            await self.contract_policy.check(envelope, direction="inbound", sender=sender)
 
     async def _check_outbound(self, envelope: Envelope) -> None:
         if self.network_policy is not None:
@@ -411,4 +416,14 @@ def build(
         redis=client,
         handlers=handlers or HandlerRegistry(),
         network_policy=_network_policy(settings, clock),
+        contract_policy=ContractPolicy(
+            transport=transport,
+            clock=clock,
+            decisions=DecisionLog(),
+            allowed_prefixes=settings.policy.contract_url_prefixes,
+            actions=settings.policy.contract_actions,
+            role=ident.roles[0].value,
+        )
+        if settings.policy.contract_url_prefixes
+        else None,
     )

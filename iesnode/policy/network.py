@@ -24,7 +24,7 @@ from iesnode.policy.errors import PolicyError
 from iesnode.policy.registry import PackRegistry
 from iesnode.protocol.dialects import write_envelope
 
-__all__ = ["NetworkPolicy", "PolicyViolation", "decision_input"]
+__all__ = ["NetworkPolicy", "PolicyViolation", "decision_input", "refusal"]
 
 log = structlog.get_logger(__name__)
 ENTRYPOINT = "network"
@@ -48,6 +48,17 @@ class PolicyViolation(RequestRejected):
             error_type="POLICY-ERROR",
         )
         self.decision = decision
+
+
+def refusal(exc: PolicyError, where: str) -> ProtocolError:
+    """A policy failure as the NACK it causes (fail closed): the POL_* code and the reason."""
+    return ProtocolError(
+        exc.code,
+        f"{where}: {exc.reason}",
+        path=exc.path or "message",
+        legacy_code="50000",
+        error_type="POLICY-ERROR",
+    )
 
 
 def decision_input(
@@ -105,13 +116,7 @@ class NetworkPolicy:
             found = violations(pack.evaluate(ENTRYPOINT, payload))
         except PolicyError as exc:
             log.error("policy_failed", pack=pack.id, revision=pack.revision, code=exc.code)
-            raise ProtocolError(
-                exc.code,
-                f"policy {pack.id} r{pack.revision} failed: {exc.reason}",
-                path="message",
-                legacy_code="50000",
-                error_type="POLICY-ERROR",
-            ) from exc
+            raise refusal(exc, f"policy {pack.id} r{pack.revision} failed") from exc
         decision = Decision.new(
             pack_id=pack.id,
             revision=pack.revision,
