@@ -124,7 +124,7 @@ class ContractPolicy:
                 sender=sender,
                 now=self._clock.now(),
             )
-            found = violations(pack.compiled.evaluate(path, payload))
+            found = violations(await asyncio.to_thread(pack.compiled.evaluate, path, payload))
         except PolicyError as exc:
             raise refusal(exc, "contract policy") from exc
         decision = Decision.new(
