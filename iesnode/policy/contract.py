@@ -29,7 +29,7 @@ from iesnode.policy.errors import PolicyError
 from iesnode.policy.network import PolicyViolation, decision_input, refusal
 from iesnode.policy.packs import PolicyPack
 
-__all__ = ["ContractPolicy", "policy_reference"]
+__all__ = ["ContractPolicy", "checked_flows", "policy_reference"]
 
 
 def policy_reference(envelope: Envelope) -> dict[str, Any] | None:
@@ -149,14 +149,16 @@ class ContractPolicy:
         payload = decision_input(
             envelope, role=self._role, direction="outbound", sender=sender, now=self._clock.now()
         )
-        flows = pack.compiled.evaluate(ref["revenueFlowsPath"], payload)
-        if not isinstance(flows, list) or not all(
-            isinstance(f, dict) and isinstance(f.get("amount_paise"), int) for f in flows
-        ):
-            raise PolicyError("POL_SHAPE", "revenue_flows must be a list of integer amounts")
-        total = sum(f["amount_paise"] for f in flows)
-        if total != 0:
-            raise PolicyError(
-                "POL_REVENUE_IMBALANCE", f"revenue flows sum to {total} paise, not zero"
-            )
-        return flows
+        return checked_flows(pack.compiled.evaluate(ref["revenueFlowsPath"], payload))
+
+
+def checked_flows(flows: Any) -> list[dict[str, Any]]:
+    """Settlement flows as a policy computed them, refused unless integer paise summing to 0."""
+    if not isinstance(flows, list) or not all(
+        isinstance(f, dict) and type(f.get("amount_paise")) is int for f in flows
+    ):
+        raise PolicyError("POL_SHAPE", "revenue_flows must be a list of integer paise amounts")
+    total = sum(f["amount_paise"] for f in flows)
+    if total != 0:
+        raise PolicyError("POL_REVENUE_IMBALANCE", f"revenue flows sum to {total} paise, not zero")
+    return flows

@@ -92,6 +92,9 @@ class CompiledPolicy:
         return output[0].expressions[0]
 
 
+_WHOLE_INPUT_OVERRIDE = re.compile(r"\bwith\s+input\s+as\b")
+
+
 def compile_policy(
     modules: Mapping[str, str], data: Mapping[str, Any], entrypoints: Sequence[str]
 ) -> CompiledPolicy:
@@ -106,6 +109,16 @@ def compile_policy(
         raise PolicyError("POL_COMPILE", "no entrypoints to compile")
     for name, source in modules.items():
         check_v1(name, source)
+        crash = _WHOLE_INPUT_OVERRIDE.search(source)
+        if crash is not None:  # regopy 1.5.2 aborts the whole process on this form
+            line = source.count("\n", 0, crash.start()) + 1
+            raise PolicyError(
+                "POL_COMPILE",
+                "'with input as ...' (replacing the whole input) is not supported; "
+                "override fields instead: 'with input.<path> as <value>'",
+                module=name,
+                line=line,
+            )
     _check_json(data, "data")
     interpreter = Interpreter()
     interpreter.log_level = LogLevel.NONE  # errors come back as RegoError, not on stdout
