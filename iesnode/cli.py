@@ -166,7 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_keys(commands)
     _add_sig(commands)
-    demo = commands.add_parser("demo", help="run a BAP and a BPP in one process and show a flow")
+    demo = commands.add_parser(
+        "demo", help="a gateway, a BAP and two BPPs trade energy on loopback"
+    )
     demo.set_defaults(handler=_demo)
     serve = commands.add_parser("serve", help="run the node with a configuration file")
     serve.add_argument("--config", required=True, help="path of the TOML configuration file")

@@ -20,8 +20,8 @@ from aiohttp import web
 
 from iesnode.clock import SystemClock
 from iesnode.consent.audit import AuditLog
-from iesnode.consent.gate import StatusListBits
 from iesnode.consent.lifecycle import ConsentLedger
+from iesnode.consent.services import IssuerServices
 from iesnode.credentials.issuer import CredentialIssuer
 from iesnode.errors import ConfigError
 from iesnode.http.app import make_app
@@ -30,18 +30,15 @@ from iesnode.interfaces import (
     CallbackInbox,
     Clock,
     Outbox,
-    RecordStore,
     ReplayGuard,
     SubscriberDirectory,
     Transport,
 )
 from iesnode.metrics import NodeMetrics
 from iesnode.model.envelope import Context, Envelope
+from iesnode.policy import setup as policy_setup
 from iesnode.policy.contract import ContractPolicy
-from iesnode.policy.decisions import DecisionLog
-from iesnode.policy.errors import PolicyError
 from iesnode.policy.network import NetworkPolicy
-from iesnode.policy.registry import PackRegistry
 from iesnode.protocol.actions import ACTIONS, CALLBACKS
 from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
 from iesnode.protocol.jobs import DeliverJob, encode_job
@@ -62,9 +59,7 @@ from iesnode.settings import NodeRole, NodeSettings
 from iesnode.storage.cache import MemoryCache, RedisCache
 from iesnode.storage.inbox import MemoryCallbackInbox, RedisCallbackInbox
 from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
-from iesnode.storage.records import MemoryRecordStore
 from iesnode.storage.replay import MemoryReplayGuard, RedisReplayGuard
-from iesnode.storage.sqlite import SqliteRecordStore
 
 __all__ = ["Node", "build"]
 
@@ -135,7 +130,7 @@ class Node:
         self.credentials: CredentialIssuer | None = None
         self.consent: ConsentLedger | None = None
         self.audit: AuditLog | None = None
-        self._records: RecordStore | None = None
+        self._issuing: IssuerServices | None = None
         self._router: Router | None = None
         self.backlog = Backlog(settings.delivery.max_backlog)
         stats = getattr(directory, "stats", None)
@@ -233,26 +228,16 @@ class Node:
 
     async def _start_credentials(self) -> None:
         """The node as an issuer: did:web:<subscriber id>#key-1 (its /.well-known/did.json)."""
-        data_dir = self.settings.credentials.data_dir
-        self._records = (
-            await SqliteRecordStore.open(data_dir / "records.sqlite3")
-            if data_dir is not None
-            else MemoryRecordStore()
-        )
-        did = f"did:web:{self.signer.subscriber_id}"
-        private = self.settings.node.signing_private_key.get_secret_value()
-        self.credentials = CredentialIssuer(
-            issuer=did,
-            verification_method=f"{did}#key-1",
-            private_key=private,
-            store=self._records,
+        self._issuing = await IssuerServices.open(
+            data_dir=self.settings.credentials.data_dir,
+            subscriber_id=self.signer.subscriber_id,
+            private_key=self.settings.node.signing_private_key.get_secret_value(),
+            public_url=self.public_url,
             clock=self.clock,
-            list_base_url=f"{self.public_url}/status",
         )
-        self.audit = AuditLog(self._records, self.clock, private)
-        self.consent = ConsentLedger(
-            self._records, StatusListBits(self.credentials.status), self.clock, audit=self.audit
-        )
+        self.credentials = self._issuing.issuer
+        self.audit = self._issuing.audit
+        self.consent = self._issuing.consent
 
     async def _run_fanout(self, job: Any) -> None:
         if self.gateway is None:
@@ -278,8 +263,8 @@ class Node:
             await self._transport.aclose()
         if self._redis is not None:
             await self._redis.aclose()
-        if self._records is not None:
-            await self._records.aclose()
+        if self._issuing is not None:
+            await self._issuing.aclose()
 
     async def __aenter__(self) -> Node:
         await self.start()
@@ -331,25 +316,6 @@ class Node:
             clock=self.clock,
             outbound_check=self._check_outbound if self.network_policy else None,
         )
-
-
-def _network_policy(settings: NodeSettings, clock: Clock) -> NetworkPolicy | None:
-    """Install the configured packs (verified, compiled, tested) and route networks to them."""
-    pol = settings.policy
-    if not pol.packs:
-        return None
-    registry = PackRegistry(
-        trusted_keys=dict(pol.trusted_keys),
-        require_signature=pol.require_signature,
-        networks=dict(pol.networks),
-        default=pol.default_pack,
-    )
-    try:
-        for path in pol.packs:
-            registry.install(path)
-    except PolicyError as exc:
-        raise ConfigError(f"policy pack: {exc.code}: {exc.reason}") from exc
-    return NetworkPolicy(registry, DecisionLog(), clock, role=settings.node.roles[0].value)
 
 
 def build(
@@ -415,15 +381,10 @@ def build(
         transport=transport,
         redis=client,
         handlers=handlers or HandlerRegistry(),
-        network_policy=_network_policy(settings, clock),
-        contract_policy=ContractPolicy(
-            transport=transport,
-            clock=clock,
-            decisions=DecisionLog(),
-            allowed_prefixes=settings.policy.contract_url_prefixes,
-            actions=settings.policy.contract_actions,
-            role=ident.roles[0].value,
-        )
-        if settings.policy.contract_url_prefixes
-        else None,
+        network_policy=policy_setup.network_policy(
+            settings.policy, role=ident.roles[0].value, clock=clock
+        ),
+        contract_policy=policy_setup.contract_policy(
+            settings.policy, role=ident.roles[0].value, clock=clock, transport=transport
+        ),
     )
