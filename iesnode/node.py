@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
 
+from iesnode.adapters.registry import load_adapter
 from iesnode.clock import SystemClock
 from iesnode.consent.audit import AuditLog
 from iesnode.consent.lifecycle import ConsentLedger
@@ -85,6 +86,7 @@ class Node:
         handlers: HandlerRegistry,
         network_policy: NetworkPolicy | None = None,
         contract_policy: ContractPolicy | None = None,
+        adapters: dict[str, object] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -95,6 +97,8 @@ class Node:
         self.handlers = handlers
         self.network_policy = network_policy
         self.contract_policy = contract_policy
+        self.adapters: dict[str, object] = adapters or {}
+        """Legacy-system adapters by name, for handlers (``CustomerInformation``, ``MeterData``)."""
         self.metrics = NodeMetrics()
         self.roles = frozenset(settings.node.roles)
         sec, net = settings.security, settings.network
@@ -265,6 +269,10 @@ class Node:
             await self._redis.aclose()
         if self._issuing is not None:
             await self._issuing.aclose()
+        for adapter in self.adapters.values():
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
 
     async def __aenter__(self) -> Node:
         await self.start()
@@ -387,4 +395,5 @@ def build(
         contract_policy=policy_setup.contract_policy(
             settings.policy, role=ident.roles[0].value, clock=clock, transport=transport
         ),
+        adapters={name: load_adapter(name, cfg) for name, cfg in settings.adapters.items()},
     )

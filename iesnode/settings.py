@@ -191,6 +191,8 @@ class NodeSettings(_EnvOverFile):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Legacy-system adapters by name: ``[adapters.csv]``, ``[adapters.sql]``, ``.http``."""
 
 
 class AdminKeySettings(_Section):

@@ -39,6 +39,7 @@ from iesnode.adapters.base import (
 )
 from iesnode.adapters.legacy import ValueRules, bad_data, fill_gaps
 from iesnode.errors import TransportError
+from iesnode.http.transport import AiohttpTransport
 from iesnode.interfaces import Transport
 
 __all__ = ["HttpApiAdapter", "HttpApiConfig", "HttpFields", "dig"]
@@ -113,9 +114,18 @@ class HttpApiConfig(ValueRules):
 class HttpApiAdapter:
     """``CustomerInformation`` and ``MeterData`` over a legacy JSON/HTTP API."""
 
-    def __init__(self, config: HttpApiConfig, transport: Transport) -> None:
+    def __init__(self, config: HttpApiConfig, transport: Transport | None = None) -> None:
         self._config = config
+        self._own: AiohttpTransport | None = None
+        if transport is None:
+            self._own = AiohttpTransport()
+            transport = self._own
         self._transport = transport
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this adapter opened itself (none when given a transport)."""
+        if self._own is not None:
+            await self._own.aclose()
 
     async def consumer(self, consumer_id: str) -> Consumer:
         """The consumer numbered ``consumer_id``."""

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from iesnode.adapters.csv_config import CsvConfig
 from iesnode.adapters.csv_files import CsvAdapter
+from iesnode.adapters.http_api import HttpApiAdapter, HttpApiConfig
 from iesnode.adapters.sql import SqlAdapter, SqlConfig
 from iesnode.errors import ConfigError
 
@@ -129,4 +130,4 @@ def load_adapter(name: str, config: Mapping[str, Any]) -> object:
 
 register("csv", CsvConfig, CsvAdapter)
 register("sql", SqlConfig, SqlAdapter)
-# "http" (HttpApiAdapter) needs the node's Transport: registered where the node wires adapters.
+register("http", HttpApiConfig, HttpApiAdapter)
