@@ -1,0 +1,38 @@
+"""Shared P2P test data: a valid trade with named parties, and a builder for variants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from iesnode.usecases.p2p import TradeDetail, TradeInput
+
+DELIVERY = datetime(2026, 4, 26, 4, 30, tzinfo=UTC)
+BUYER_PLATFORM = "buyerapp.example.com"
+SELLER_PLATFORM = "sellerapp.example.com"
+BUYER_DISCOM = "TEST_DISCOM_BUYER"
+SELLER_DISCOM = "TEST_DISCOM_SELLER"
+BUYER_METER = "TEST_METER_BUYER_001"
+SELLER_METER = "TEST_METER_SELLER_001"
+
+
+def make_trade(**overrides: Any) -> TradeInput:
+    """A valid 10 kWh hourly trade at 12.50 INR/kWh; keyword arguments replace fields."""
+    fields: dict[str, Any] = {
+        "transaction_id": "txn-1",
+        "order_item_id": "item-1",
+        "platform_id_buyer": BUYER_PLATFORM,
+        "platform_id_seller": SELLER_PLATFORM,
+        "discom_id_buyer": BUYER_DISCOM,
+        "discom_id_seller": SELLER_DISCOM,
+        "buyer_id": BUYER_METER,
+        "seller_id": SELLER_METER,
+        "trade_time": DELIVERY - timedelta(hours=6),
+        "delivery_start": DELIVERY,
+        "delivery_end": DELIVERY + timedelta(hours=1),
+        "trade_details": (TradeDetail(trade_qty_wh=10_000),),
+        "price_paise_per_kwh": 1250,
+        "client_reference": "ref-1",
+    }
+    fields.update(overrides)
+    return TradeInput(**fields)
