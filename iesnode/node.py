@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
 
-from iesnode.adapters.registry import load_adapter
+from iesnode.adapters.registry import load_configured
 from iesnode.clock import SystemClock
 from iesnode.consent.audit import AuditLog
 from iesnode.consent.lifecycle import ConsentLedger
@@ -395,5 +395,5 @@ def build(
         contract_policy=policy_setup.contract_policy(
             settings.policy, role=ident.roles[0].value, clock=clock, transport=transport
         ),
-        adapters={name: load_adapter(name, cfg) for name, cfg in settings.adapters.items()},
+        adapters={name: load_configured(name, cfg) for name, cfg in settings.adapters.items()},
     )

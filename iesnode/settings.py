@@ -192,7 +192,7 @@ class NodeSettings(_EnvOverFile):
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Legacy-system adapters by name: ``[adapters.csv]``, ``[adapters.sql]``, ``.http``."""
+    """Legacy-system adapters by table name; ``type`` picks the adapter (default: the table name)."""
 
 
 class AdminKeySettings(_Section):

@@ -34,6 +34,7 @@ __all__ = [
     "AdapterSpec",
     "available",
     "load_adapter",
+    "load_configured",
     "register",
 ]
 
@@ -126,6 +127,26 @@ def load_adapter(name: str, config: Mapping[str, Any]) -> object:
     adapter = factory(validated)
     log.info("adapter.loaded", adapter=name, kind=type(adapter).__name__)
     return adapter
+
+
+def load_configured(table: str, config: Mapping[str, Any]) -> object:
+    """The adapter of one ``[adapters.TABLE]`` settings table.
+
+    The table's ``type`` key names the adapter (so one node can have two CSV sources,
+    ``[adapters.cis] type = "csv"`` and ``[adapters.mdm] type = "csv"``); without it the
+    table's own name does. Error paths name the table.
+    """
+    options = dict(config)
+    kind = options.pop("type", table)
+    if not isinstance(kind, str):
+        raise AdapterConfigError("type must be an adapter name", path=f"{table}.type")
+    try:
+        return load_adapter(kind, options)
+    except AdapterConfigError as exc:
+        if kind == table:
+            raise
+        where = exc.path[len(kind) :] if exc.path.startswith(kind) else f".{exc.path}"
+        raise AdapterConfigError(exc.reason, path=f"{table}{where}") from exc
 
 
 register("csv", CsvConfig, CsvAdapter)

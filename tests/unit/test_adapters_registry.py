@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from iesnode.adapters import ADAPTERS, AdapterConfigError, CsvAdapter, available, load_adapter
 from iesnode.adapters import register as register_adapter
+from iesnode.adapters.registry import load_configured
 from iesnode.errors import ConfigError
 
 
@@ -56,6 +57,28 @@ def test_bad_config_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(AdapterConfigError) as err:
         load_adapter("csv", {"consumers": {"path": "c.csv"}, "colour": "red"})
     assert err.value.path == "csv.colour"
+
+
+def test_two_tables_of_one_adapter(tmp_path: Path) -> None:
+    """A table's ``type`` names the adapter, so two CSV sources can sit side by side."""
+    cis = tmp_path / "cis.csv"
+    cis.write_text("consumer_id,connection_id,sanctioned_load,tariff_category,meters\n")
+    first = load_configured("seller_cis", {"type": "csv", "consumers": {"path": str(cis)}})
+    second = load_configured("buyer_cis", {"type": "csv", "consumers": {"path": str(cis)}})
+    assert isinstance(first, CsvAdapter)
+    assert isinstance(second, CsvAdapter)
+    assert first is not second
+
+
+def test_typed_table_errors_name_the_table() -> None:
+    """A bad field in ``[adapters.mdm] type = "csv"`` is reported under ``mdm``."""
+    config = {"type": "csv", "readings": {"path": "x.csv", "value_unit": "MWh"}}
+    with pytest.raises(AdapterConfigError) as err:
+        load_configured("mdm", config)
+    assert err.value.path == "mdm.readings.value_unit"
+    with pytest.raises(AdapterConfigError) as err:
+        load_configured("mdm", {"type": 3})
+    assert err.value.path == "mdm.type"
 
 
 def test_unknown_name() -> None:
