@@ -20,6 +20,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from iesnode.cli_conformance import add_conformance
 from iesnode.cli_consent import add_consent
 from iesnode.cli_policy import add_policy
 from iesnode.cli_registry import add_registry
@@ -177,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     add_vc(commands)
     add_consent(commands)
     add_policy(commands)
+    add_conformance(commands)
     return parser
 
 
