@@ -20,10 +20,10 @@ from iesnode.log import configure_logging
 from iesnode.model.envelope import Dialect
 from iesnode.protocol.roles.bap import Callback
 from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
-from iesnode.settings import NodeRole
+from iesnode.settings import NodeRole, NodeSettings
 from iesnode.testing import LocalNetwork
 
-__all__ = ["energy_provider", "run_demo"]
+__all__ = ["demo_handlers", "energy_provider", "run_demo"]
 
 
 def energy_provider(name: str, price_inr_per_kwh: float, kwh: float) -> HandlerRegistry:
@@ -110,6 +110,16 @@ class _Transcript:
             f"<- {cb.context.action} from {cb.sender}: signature verified{via}; "
             f"callback latency {(cb.received_at - sent_at) * 1000:.1f} ms",
         )
+
+
+def demo_handlers(settings: NodeSettings) -> HandlerRegistry:
+    """The demo's energy offers for ``iesnode serve`` (``[node] handlers``).
+
+    ``[app]`` may set ``price_inr_per_kwh`` (default 4.5) and ``kwh`` (default 10).
+    """
+    price = float(settings.app.get("price_inr_per_kwh", 4.5))
+    kwh = float(settings.app.get("kwh", 10.0))
+    return energy_provider(settings.node.subscriber_id, price, kwh)
 
 
 async def _flow(out: TextIO) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 import sys
 from pathlib import Path
@@ -15,9 +16,32 @@ from iesnode.node import build
 from iesnode.protocol.roles.bpp import HandlerRegistry
 from iesnode.settings import NodeSettings, load_settings
 
-__all__ = ["run_node", "serve"]
+__all__ = ["load_handlers", "run_node", "serve"]
 
 log = structlog.get_logger(__name__)
+
+
+def load_handlers(settings: NodeSettings) -> HandlerRegistry | None:
+    """The handlers ``node.handlers`` names (``package.module:name``), or None when unset.
+
+    ``name`` is a :class:`HandlerRegistry` or a callable taking the settings and returning
+    one. Anything else is a :class:`ConfigError` naming ``node.handlers``.
+    """
+    spec = settings.node.handlers
+    if spec is None:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"node.handlers: expected 'package.module:name', got {spec!r}")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"node.handlers: cannot load {spec!r}: {exc}") from exc
+    if not isinstance(target, HandlerRegistry) and callable(target):
+        target = target(settings)
+    if not isinstance(target, HandlerRegistry):
+        raise ConfigError(f"node.handlers: {spec!r} is not a HandlerRegistry or a factory of one")
+    return target
 
 
 async def run_node(settings: NodeSettings, handlers: HandlerRegistry | None = None) -> None:
@@ -42,7 +66,7 @@ def serve(config: Path, handlers: HandlerRegistry | None = None) -> int:
         print(f"iesnode: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(run_node(settings, handlers))
+        asyncio.run(run_node(settings, handlers or load_handlers(settings)))
     except ConfigError as exc:
         print(f"iesnode: {exc}", file=sys.stderr)
         return 2

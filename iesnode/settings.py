@@ -63,6 +63,10 @@ class NodeIdentity(_Section):
     Default: ``http://{host}:{bound port}``."""
     host: str = "127.0.0.1"
     port: int = 0
+    handlers: str | None = None
+    """The BPP's handlers for ``iesnode serve``: ``package.module:name`` of a ``HandlerRegistry``
+    or of a callable taking these settings and returning one. Without it every action is
+    NACKed ``BIZ_ACTION_NOT_SUPPORTED``."""
 
 
 class NetworkSettings(_Section):
@@ -191,8 +195,10 @@ class NodeSettings(_EnvOverFile):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    app: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the application behind ``node.handlers``, read by its factory (``[app]``)."""
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Legacy-system adapters by table name; ``type`` picks the adapter (default: the table name)."""
+    """Legacy-system adapters by table name; ``type`` picks one (default: the table name)."""
 
 
 class AdminKeySettings(_Section):

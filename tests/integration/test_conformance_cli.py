@@ -20,20 +20,23 @@ from tests.redis_server import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bpp_config(path: Path, registry_url: str) -> tuple[str, str]:
+def bpp_config(path: Path, registry_url: str, handlers: str | None = None) -> tuple[str, str]:
     """Write a BPP configuration trusting ``registry_url``; return (URL, public key)."""
     private, public = generate_signing_key()
     port = free_port()
+    node = {
+        "subscriber_id": "bpp.served.example",
+        "key_id": "k1",
+        "signing_private_key": private,
+        "roles": ["bpp"],
+        "port": port,
+    }
+    if handlers:
+        node["handlers"] = handlers
     path.write_text(
         toml(
             {
-                "node": {
-                    "subscriber_id": "bpp.served.example",
-                    "key_id": "k1",
-                    "signing_private_key": private,
-                    "roles": ["bpp"],
-                    "port": port,
-                },
+                "node": node,
                 "registry": {"url": registry_url},
                 "delivery": {"backoff_base": 0.3, "backoff_max": 1.0},
             }
@@ -59,12 +62,13 @@ def target_args(url: str, public: str, suite_port: int) -> list[str]:
 
 
 def test_run_against_a_served_bpp_passes_and_writes_every_report(tmp_path: Path) -> None:
-    """The served energy BPP (iesnode.serve) passes; terminal, JUnit, JSON and HTML reports."""
+    """``iesnode serve`` with handlers passes; terminal, JUnit, JSON and HTML reports."""
     suite_port = free_port()
     config = tmp_path / "bpp.toml"
-    url, public = bpp_config(config, f"http://127.0.0.1:{suite_port}/registry")
+    registry = f"http://127.0.0.1:{suite_port}/registry"
+    url, public = bpp_config(config, registry, handlers="iesnode.demo:demo_handlers")
     out = {kind: tmp_path / f"report.{kind}" for kind in ("xml", "json", "html")}
-    with node_process(["examples/energy_bpp.py", str(config)]):
+    with node_process(["-m", "iesnode", "serve", "--config", str(config)]):
         done = subprocess.run(
             [
                 sys.executable,
