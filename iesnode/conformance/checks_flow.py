@@ -38,10 +38,10 @@ __all__ = ["FlowStep", "flow_checks", "run_flow"]
 
 MULTI_CALLBACK = frozenset({"discover", "status"})
 """Actions whose one request may be answered by several callbacks."""
-_REF_ACK = "Beckn v1.1.1 Response/Ack.yaml; v2.0.0 LTS Ack (research/beckn-core.md §1.3)"
-_REF_CALLBACK = "Beckn v1.1.1 Ack.yaml (an ACK obliges a callback), Context.ttl (§1.2, §4.4)"
-_REF_SIGNED = "BECKN-006 signing and verification steps 1-5 (research/beckn-core.md §2.1-2.3)"
-_REF_CORRELATION = "Beckn v1.1.1 Context message_id/transaction_id (research/beckn-core.md §4.4)"
+_REF_ACK = "Beckn v1.1.1 Response/Ack.yaml; v2.0.0 LTS Ack"
+_REF_CALLBACK = "Beckn v1.1.1 Ack.yaml (an ACK obliges a callback), Context.ttl"
+_REF_SIGNED = "BECKN-006 signing and verification steps 1-5"
+_REF_CORRELATION = "Beckn v1.1.1 Context message_id/transaction_id"
 _REF_SCHEMA = "Beckn v2.0.0 LTS beckn.yaml / v1.1.1 transaction.yaml (protocol_specs/beckn)"
 
 

@@ -73,7 +73,7 @@ def gateway_checks(options: RunOptions) -> list[SuiteCheck]:
     """The gateway checks, when the target claims discover."""
     if "discover" not in options.actions:
         return []
-    ref = "BECKN-006 steps 4-5, BECKN-003 (research/beckn-core.md §2.1, §2.3, §4.1)"
+    ref = "BECKN-006 steps 4-5, BECKN-003"
     return [
         SuiteCheck(
             Check(

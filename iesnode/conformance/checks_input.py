@@ -78,7 +78,7 @@ def input_checks(_options: RunOptions) -> list[SuiteCheck]:
                 "bpp.input.malformed-json",
                 "Malformed JSON is NACKed with a 4xx",
                 Level.MUST,
-                "Beckn v1.1.1 Ack.yaml (NACK when validation fails) (research/beckn-core.md §1.3)",
+                "Beckn v1.1.1 Ack.yaml (NACK when validation fails)",
                 "A correctly signed body that is not JSON gets a 4xx NACK, never a 5xx.",
             ),
             discerning(_malformed),
@@ -88,8 +88,7 @@ def input_checks(_options: RunOptions) -> list[SuiteCheck]:
                 "bpp.input.action-mismatch",
                 "A context.action differing from the endpoint is NACKed with a 4xx",
                 Level.MUST,
-                "Beckn v1.1.1 transaction.yaml (each endpoint fixes context.action) "
-                "(research/beckn-core.md §1.1, §7)",
+                "Beckn v1.1.1 transaction.yaml (each endpoint fixes context.action)",
                 "A request whose context.action is not the action of the endpoint it was "
                 "posted to gets a 4xx NACK.",
             ),
@@ -100,7 +99,7 @@ def input_checks(_options: RunOptions) -> list[SuiteCheck]:
                 "bpp.input.unknown-action",
                 "An unknown action is NACKed with a 4xx",
                 Level.MUST,
-                "Beckn v1.1.1 transaction.yaml paths (research/beckn-core.md §1.1)",
+                "Beckn v1.1.1 transaction.yaml paths",
                 "A signed request to an endpoint that is no Beckn action gets a 4xx NACK.",
             ),
             discerning(_unknown),

@@ -23,10 +23,7 @@ from iesnode.conformance.wire import Outbound, Sent
 
 __all__ = ["retry_checks"]
 
-_REF = (
-    "NFH-008 callback retries per network policy; retry 5xx with backoff, never 400 "
-    "(research/beckn-core.md §5.2, §7)"
-)
+_REF = "NFH-008 callback retries per network policy; retry 5xx with backoff, never 400"
 
 
 @dataclass(frozen=True, slots=True)

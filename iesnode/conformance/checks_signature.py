@@ -24,8 +24,8 @@ from iesnode.protocol.signing import Signer
 
 __all__ = ["discerning", "rejection_401", "signature_checks"]
 
-_VERIFY = "BECKN-006 verification steps 2-4; 401 + WWW-Authenticate (research/beckn-core.md §2.3)"
-_TIMES = "BECKN-006 verification step 5 (created/expires) (research/beckn-core.md §2.3)"
+_VERIFY = "BECKN-006 verification steps 2-4; 401 + WWW-Authenticate"
+_TIMES = "BECKN-006 verification step 5 (created/expires)"
 
 
 def rejection_401(sent: Sent, what: str, challenge: str = "WWW-Authenticate") -> Verdict:
@@ -191,8 +191,7 @@ def signature_checks(_options: RunOptions) -> list[SuiteCheck]:
             _check(
                 "equivalent-body",
                 "The same JSON in other bytes than signed is refused with 401",
-                "BECKN-006 step 4; verify the raw received bytes, never re-serialise "
-                "(research/beckn-core.md §2.2)",
+                "BECKN-006 step 4; verify the raw received bytes, never re-serialise",
                 "Verification covers the exact bytes received: re-indented JSON that is "
                 "equal as data but not as bytes to what was signed is refused with 401.",
             ),
@@ -250,8 +249,7 @@ def signature_checks(_options: RunOptions) -> list[SuiteCheck]:
             _check(
                 "sender-mismatch",
                 "A keyId of a subscriber other than the context's sender is refused with 401",
-                "BECKN-006 keyId names the signing subscriber; sender = context bap_id "
-                "(research/beckn-core.md §5.1)",
+                "BECKN-006 keyId names the signing subscriber; sender = context bap_id",
                 "A request validly signed by another registered subscriber than the "
                 "context's bapId is refused with 401.",
             ),
@@ -261,7 +259,7 @@ def signature_checks(_options: RunOptions) -> list[SuiteCheck]:
             _check(
                 "replay",
                 "A replayed request (same bytes, same header) is refused",
-                "Beckn v2 signing §5, NFH-007 replay rules (research/beckn-core.md §2.3, §2.6, §7)",
+                "Beckn v2 signing §5, NFH-007 replay rules",
                 "The second copy of an ACKed request, byte for byte with the same "
                 "Authorization, is refused with a 4xx NACK (400 or 401) and not processed.",
             ),
