@@ -94,7 +94,11 @@ def _sig_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def _demo(_args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace) -> int:
+    if args.scenario == "p2p":
+        from iesnode.usecases.p2p.daybook import run_p2p_demo
+
+        return run_p2p_demo()
     from iesnode.demo import run_demo
 
     code: int = run_demo()
@@ -169,6 +173,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_sig(commands)
     demo = commands.add_parser(
         "demo", help="a gateway, a BAP and two BPPs trade energy on loopback"
+    )
+    demo.add_argument(
+        "scenario",
+        nargs="?",
+        choices=["p2p"],
+        help="p2p: a whole P2P trading day (publish, trade, deliver, allocate, settle)",
     )
     demo.set_defaults(handler=_demo)
     serve = commands.add_parser("serve", help="run the node with a configuration file")
