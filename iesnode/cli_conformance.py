@@ -64,6 +64,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
             "--static needs --keys FILE, the keys the target was configured with "
             "(create them with: iesnode conformance keys FILE --public-url URL)"
         )
+    if args.target_role != "bap" and (args.trigger_command or args.trigger_wait is not None):
+        raise ConfigError("--trigger-command and --trigger-wait are for --target-role bap")
     host, port = _listen(args.listen)
     return RunOptions(
         target=target,
@@ -84,6 +86,9 @@ def _options(args: argparse.Namespace) -> RunOptions:
         retry_window=args.retry_window,
         min_retry_delay=args.min_retry_delay,
         settle=args.settle,
+        trigger_command=args.trigger_command,
+        trigger_wait=60.0 if args.trigger_wait is None else args.trigger_wait,
+        late_wait=args.late_wait,
         only=tuple(args.only or ()),
         skip=tuple(args.skip or ()),
     )
@@ -120,8 +125,25 @@ def conformance_run(args: argparse.Namespace) -> int:
             listing = static_listing(counterpart.keys, counterpart.public_url, options.network_id)
             console.print(listing, markup=False)
 
+    async def by_hand(action: str, bpp_id: str, bpp_uri: str) -> None:
+        console.print(
+            f"Make the BAP send {action} to {bpp_id} at {bpp_uri} now "
+            f"(waiting up to {options.trigger_wait:g}s).",
+            markup=False,
+            soft_wrap=True,
+        )
+
+    manual = options.target.role == "bap" and not options.trigger_command
     with TerminalProgress(console, len(checks)) as progress:
-        report = asyncio.run(run_conformance(options, progress, checks=checks, on_ready=ready))
+        report = asyncio.run(
+            run_conformance(
+                options,
+                progress,
+                checks=checks,
+                on_ready=ready,
+                trigger=by_hand if manual else None,
+            )
+        )
     progress.summary(report)
     _write(report, args)
     return report.exit_code
@@ -200,6 +222,25 @@ def _run_args(run: argparse.ArgumentParser) -> None:
     us.add_argument("--public-url", help="our URL as the target reaches it")
     us.add_argument("--static", action="store_true", help="no registry: print our keys")
     us.add_argument("--keys", metavar="FILE", help="our keys (default: new ones per run)")
+    bap = run.add_argument_group(
+        "a BAP target (the suite plays its BPP; see 'IES_CONFORMANCE_*' below)"
+    )
+    bap.add_argument(
+        "--trigger-command",
+        metavar="CMD",
+        help="shell command run once per request the suite needs, to make the BAP send it",
+    )
+    bap.add_argument(
+        "--trigger-wait",
+        type=float,
+        help="seconds to wait for each request asked for (default: 60)",
+    )
+    bap.add_argument(
+        "--late-wait",
+        type=float,
+        default=10.0,
+        help="longest request ttl waited out to send a late callback (default: %(default)s)",
+    )
     timing = run.add_argument_group("timing (seconds)")
     timing.add_argument("--ack-timeout", type=float, default=3.0)
     timing.add_argument("--callback-timeout", type=float, default=5.0, help="also our ttl")
@@ -210,6 +251,15 @@ def _run_args(run: argparse.ArgumentParser) -> None:
     pick.add_argument("--only", action="append", metavar="PREFIX", help="check id prefix")
     pick.add_argument("--skip", action="append", metavar="PREFIX", help="check id prefix")
     _report_args(run)
+
+
+def _trigger_epilog() -> str:
+    from iesnode.conformance.trigger import TRIGGER_ENV
+
+    width = max(len(name) for name in TRIGGER_ENV)
+    lines = ["environment of --trigger-command:"]
+    lines += [f"  {name.ljust(width)}  {meaning}" for name, meaning in TRIGGER_ENV.items()]
+    return "\n".join(lines)
 
 
 def add_conformance(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -224,11 +274,15 @@ def add_conformance(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "run",
         help="play the target's counterpart and run the checks; exit 1 on a MUST failure",
         description=(
-            "Towards a BPP the suite plays BAP and gateway with keys of its own, listed in "
-            "a registry it serves at {public URL}/registry: configure the target's "
-            "registry URL to that (and fix the port with --listen). With --static there "
-            "is no registry: configure the keys printed by 'conformance keys' instead."
+            "Towards a BPP the suite plays BAP and gateway with keys of its own, listed in\n"
+            "a registry it serves at {public URL}/registry: configure the target's\n"
+            "registry URL to that (and fix the port with --listen). With --static there\n"
+            "is no registry: configure the keys printed by 'conformance keys' instead.\n"
+            "Towards a BAP it plays the BPP at {public URL}/bpp: each time it needs a\n"
+            "request it runs --trigger-command (or asks you to make the BAP send it)."
         ),
+        epilog=_trigger_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _run_args(run)
     run.set_defaults(handler=_guarded(conformance_run))

@@ -3,9 +3,12 @@
 Towards a BPP target the suite plays BAP and gateway (``research/beckn-core.md``
 sections 2 and 4): it signs requests with its own keys (:mod:`.identities`), receives
 the target's callbacks (:mod:`.receiver`) and, unless in static mode, serves a registry
-listing its keys (:mod:`.loopback_registry`). All of it is one HTTP server:
+listing its keys (:mod:`.loopback_registry`). Towards a BAP target it plays the BPP
+(and the gateway, for discovery): it receives the target's requests and signs the
+callbacks it sends back (:mod:`.bap_wire`). All of it is one HTTP server:
 
 * ``POST {public}/bap/{action}``, ``/other/{action}``, ``/gateway/{action}``: callbacks;
+* ``POST {public}/bpp/{action}`` (and ``/gateway/discover``): a BAP target's requests;
 * ``{public}/registry``: the registry (``POST /registry/lookup`` Beckn v1,
   ``GET /registry/lookup/{subscriber_id}/{key_id}`` DeDi);
 * ``GET {public}/health``.

@@ -1,10 +1,11 @@
-"""The conformance suite's own network identities: a BAP, a second BAP and a gateway.
+"""The conformance suite's own network identities: a BAP, a second BAP, a gateway, a BPP.
 
 The suite plays the target's counterpart with keys of its own (BECKN-006 keyIds
 ``subscriber_id|key_id|ed25519``, ``research/beckn-core.md`` section 2): the **BAP**
-signs every request, the **other** BAP exists so a request can carry a valid signature
-by a subscriber that is not the context's sender, and the **gateway** signs
-``X-Gateway-Authorization`` on forwarded discovery (section 4.1). Keys are generated
+signs every request, the **other** BAP exists so a message can carry a valid signature
+by a subscriber that is not the context's sender, the **gateway** signs
+``X-Gateway-Authorization`` on forwarded discovery (section 4.1), and the **BPP** answers
+a BAP target's requests and signs the callbacks sent to it. Keys are generated
 per run (with a random key id, so a target's key cache never holds a stale key under
 the same id) or loaded from a JSON keys file, which static mode needs because the
 operator copies the public keys into the target's configuration before the run.
@@ -30,7 +31,9 @@ from iesnode.registry.subscribe import encryption_public_key
 
 __all__ = ["CounterpartKeys", "Identity", "static_listing"]
 
-_ROLES = {"bap": Role.BAP, "other": Role.BAP, "gateway": Role.BG}
+_ROLES = {"bap": Role.BAP, "other": Role.BAP, "gateway": Role.BG, "bpp": Role.BPP}
+_OPTIONAL = frozenset({"bpp"})
+"""Identities a keys file written before BAP targets were supported lacks."""
 
 
 def _b64(raw: bytes) -> str:
@@ -42,7 +45,7 @@ class Identity:
     """One subscriber key the suite signs with; ``name`` is also its URL path below ours."""
 
     name: str
-    """``bap``, ``other`` or ``gateway``."""
+    """``bap``, ``other``, ``gateway`` or ``bpp``."""
     subscriber_id: str
     key_id: str
     signing_private_key: str
@@ -84,16 +87,17 @@ def _new_identity(name: str, subscriber_id: str, key_id: str) -> Identity:
 
 @dataclass(frozen=True, slots=True)
 class CounterpartKeys:
-    """The three identities of one conformance run."""
+    """The identities of one conformance run."""
 
     bap: Identity
     other: Identity
     gateway: Identity
+    bpp: Identity
 
     @property
-    def all(self) -> tuple[Identity, Identity, Identity]:
+    def all(self) -> tuple[Identity, ...]:
         """Every identity, BAP first."""
-        return (self.bap, self.other, self.gateway)
+        return (self.bap, self.other, self.gateway, self.bpp)
 
     @classmethod
     def generate(cls, domain: str = "conformance.iesnode") -> CounterpartKeys:
@@ -103,14 +107,26 @@ class CounterpartKeys:
             bap=_new_identity("bap", f"bap.{domain}", key_id),
             other=_new_identity("other", f"other-bap.{domain}", key_id),
             gateway=_new_identity("gateway", f"gateway.{domain}", key_id),
+            bpp=_new_identity("bpp", f"bpp.{domain}", key_id),
         )
 
     @classmethod
     def load(cls, path: Path) -> CounterpartKeys:
-        """Read a keys file written by :meth:`save`; ConfigError when unusable."""
+        """Read a keys file written by :meth:`save`; ConfigError when unusable.
+
+        A file without a ``bpp`` entry (written before BAP targets were supported) still
+        loads, with a new BPP identity that no target was told about: re-create the file
+        to test a BAP target in static mode.
+        """
         try:
             doc: Any = json.loads(path.read_text("utf-8"))
-            found = {name: Identity(name=name, **doc[name]) for name in _ROLES}
+            found = {
+                name: Identity(name=name, **doc[name])
+                for name in _ROLES
+                if name in doc or name not in _OPTIONAL
+            }
+            if "bpp" not in found:
+                found["bpp"] = _new_identity("bpp", "bpp.conformance.iesnode", "c-unlisted")
             for identity in found.values():
                 identity.signer()
                 _ = identity.encryption_public_key

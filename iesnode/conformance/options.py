@@ -8,6 +8,7 @@ come again.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,12 @@ from iesnode.conformance.identities import CounterpartKeys
 from iesnode.conformance.target import TargetProfile
 from iesnode.model.envelope import Dialect
 
-__all__ = ["DEFAULT_ACTIONS", "RunOptions"]
+__all__ = ["DEFAULT_ACTIONS", "RunOptions", "Trigger"]
 
 DEFAULT_ACTIONS: tuple[str, ...] = ("discover", "select", "init", "confirm", "status")
+
+Trigger = Callable[[str, str, str], Awaitable[None]]
+"""``trigger(action, bpp_id, bpp_uri)``: make the BAP target send ``action`` to that BPP."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,15 @@ class RunOptions:
     """Tolerance when checking the created/expires of the target's signatures."""
     signature_lifetime: int = 60
     """``expires - created`` of our signatures."""
+    trigger: Trigger | None = None
+    """BAP targets: makes the target send an action (see :mod:`.trigger`)."""
+    trigger_command: str | None = None
+    """BAP targets: a shell command run once per request the suite needs (``IES_CONFORMANCE_*``
+    environment variables say which); takes precedence over ``trigger``."""
+    trigger_wait: float = 60.0
+    """BAP targets: seconds we wait for the request a trigger asked for."""
+    late_wait: float = 10.0
+    """BAP targets: the longest request ttl we wait out to send a late callback."""
     only: tuple[str, ...] = ()
     """Run only checks whose id starts with one of these."""
     skip: tuple[str, ...] = ()

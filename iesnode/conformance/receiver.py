@@ -9,6 +9,11 @@ signatures over exactly the bytes received, and it answers each one with an ACK 
 callback's dialect (counter-signed in v2, :mod:`iesnode.protocol.acks`) unless a check
 planned another answer for that transaction (503 or 400, to observe the target's
 retries, section 7 "Callback delivery with retries and backoff").
+
+Towards a BAP target the same receiver takes the target's *requests*: our BPP's URL is
+``/bpp`` (and discovery may go to ``/gateway``). They are recorded and ACKed alike; a
+check can plan the answer to the next request of an action, whatever its transaction
+(:meth:`CallbackReceiver.plan_next`), since a BAP picks its own transactionId.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from iesnode.conformance.model import Exchange, clip
 from iesnode.errors import ProtocolError, RequestRejected, ServiceUnavailable
 from iesnode.model.envelope import Dialect, utc_timestamp
 from iesnode.protocol.acks import ack_body
+from iesnode.protocol.actions import canonical
 from iesnode.protocol.dialects import detect_dialect
 from iesnode.protocol.signing import Signer
 
@@ -48,7 +54,7 @@ class ReceivedCallback:
     """One POST the target made to us."""
 
     via: str
-    """Which of our identities' URLs it was sent to: ``bap``, ``other`` or ``gateway``."""
+    """Which of our identities' URLs it was sent to: ``bap``, ``other``, ``gateway``, ``bpp``."""
     action: str
     """The action in the URL path (wire name, e.g. ``on_search``)."""
     url: str
@@ -91,14 +97,23 @@ class CallbackReceiver:
     """Records callbacks and answers them; checks wait on it for what they expect."""
 
     signers: dict[str, Signer]
-    """Per URL path (``bap``, ``other``, ``gateway``): who counter-signs our v2 ACKs there."""
+    """Per URL path (``bap``, ``other``, ``gateway``, ``bpp``): who counter-signs our v2 ACKs."""
     callbacks: list[ReceivedCallback] = field(default_factory=list)
+    """Every POST the target made to us (callbacks from a BPP, requests from a BAP)."""
     _plans: dict[str, list[int]] = field(default_factory=dict)
+    _next: dict[str, list[int]] = field(default_factory=dict)
     _arrived: asyncio.Condition | None = None
 
     def plan(self, transaction_id: str, statuses: list[int]) -> None:
         """Answer the next callbacks of ``transaction_id`` with these HTTP statuses, then ACK."""
         self._plans[transaction_id] = list(statuses)
+
+    def plan_next(self, action: str, statuses: list[int]) -> None:
+        """Answer the next POSTs of canonical ``action`` (any transaction) with ``statuses``.
+
+        Replaces what was planned for ``action`` before (``[]`` drops it).
+        """
+        self._next[action] = list(statuses)
 
     def matching(self, predicate: Callable[[ReceivedCallback], bool]) -> list[ReceivedCallback]:
         """Callbacks received so far that satisfy ``predicate``, in arrival order."""
@@ -132,10 +147,12 @@ class CallbackReceiver:
 
     def routes(self, app: web.Application) -> None:
         """Add ``POST /{identity}/{action}`` to ``app``."""
-        app.router.add_post("/{via:bap|other|gateway}/{action}", self._handle)
+        app.router.add_post("/{via:bap|other|gateway|bpp}/{action}", self._handle)
 
     def _answer(self, cb: ReceivedCallback) -> tuple[int, bytes]:
         planned = self._plans.get(cb.transaction_id or "")
+        if not planned:
+            planned = self._next.get(canonical(cb.action) or cb.action)
         status = planned.pop(0) if planned else 200
         try:
             dialect = detect_dialect(cb.doc)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import structlog
 
 from iesnode.conformance.counterpart import Counterpart
 from iesnode.conformance.model import Check, CheckResult, Outcome, Report
-from iesnode.conformance.options import RunOptions
+from iesnode.conformance.options import RunOptions, Trigger
 from iesnode.conformance.suite import Session, SuiteCheck
 from iesnode.errors import ConfigError
 from iesnode.model.envelope import utc_timestamp
@@ -132,12 +133,17 @@ async def run_conformance(
     *,
     checks: Sequence[SuiteCheck] | None = None,
     on_ready: Callable[[Counterpart], Awaitable[None]] | None = None,
+    trigger: Trigger | None = None,
 ) -> Report:
     """Start the counterpart, run the role's selected checks, return the report.
 
     ``on_ready`` runs once the counterpart listens (e.g. to print the static-mode
-    listing, or to start a target that needs our registry URL).
+    listing, or to start a target that needs our registry URL). ``trigger`` (BAP
+    targets) is awaited as ``trigger(action, bpp_id, bpp_uri)`` whenever the suite
+    needs the target to send ``action`` to our BPP (:mod:`.trigger`).
     """
+    if trigger is not None:
+        options = replace(options, trigger=trigger)
     selected = list(checks) if checks is not None else suite(options)
     report = Report(
         target_url=options.target.url,

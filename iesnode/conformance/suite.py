@@ -62,12 +62,16 @@ class Session:
 
     async def shared(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
         """The result of ``make()``, run once per ``key`` for the whole run."""
+        result: T = await asyncio.shield(self.start(key, make))
+        return result
+
+    def start(self, key: str, make: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """Start ``make()`` once per ``key`` without waiting; it is cancelled with the run."""
         task = self._shared.get(key)
         if task is None:
             task = asyncio.ensure_future(make())
             self._shared[key] = task
-        result: T = await asyncio.shield(task)
-        return result
+        return task
 
     async def aclose(self) -> None:
         """Cancel shared exchanges still running (a check was skipped or crashed)."""

@@ -166,6 +166,12 @@ class Wire:
     ) -> Sent:
         """POST exactly ``body`` with exactly ``headers`` to ``{target}/{path}``."""
         url = join_url(self.options.target.url, path)
+        return await self.post_url(url, body, headers, note=note)
+
+    async def post_url(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, note: str = ""
+    ) -> Sent:
+        """POST exactly ``body`` with exactly ``headers`` to ``url`` (e.g. a BAP's bapUri)."""
         wall, started = time.time(), time.perf_counter()
         reply: Reply | None = None
         failure: str | None = None

@@ -117,20 +117,6 @@ def test_iesnode_serve_without_handlers_refuses_everything_it_must(tmp_path: Pat
     assert len(results) == 11
 
 
-def test_bap_role_names_the_module_its_checks_come_from(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """--target-role bap exits 2 and says the BAP checks come from checks_bap.py."""
-    code = main(
-        [
-            *("conformance", "run", "--target-url=http://127.0.0.1:9", "--target-role=bap"),
-            "--target-id=bap.example",
-        ]
-    )
-    assert code == 2
-    assert "iesnode/conformance/checks_bap.py" in capsys.readouterr().err
-
-
 GIVEN = ["--target-key-id=k1", f"--target-public-key={generate_signing_key()[1]}"]
 
 
@@ -143,6 +129,7 @@ GIVEN = ["--target-key-id=k1", f"--target-public-key={generate_signing_key()[1]}
         ([*GIVEN, "--static"], "--keys"),
         ([*GIVEN, "--actions=discover,frobnicate"], "frobnicate"),
         ([*GIVEN, "--listen=nowhere"], "HOST:PORT"),
+        ([*GIVEN, "--trigger-command=true"], "--target-role bap"),
     ],
 )
 def test_bad_flags_are_usage_errors(
