@@ -92,6 +92,9 @@ class SellerPlatformConfig(_Table):
     policy: dict[str, Any] | None = None
     """Contract policy reference put into every contract (``contractAttributes.policy``)."""
     ledger_ttl: float = Field(10.0, gt=0)
+    state_path: Path | None = None
+    """SQLite file of the platform's trade journal (reservations and confirmed trades
+    survive a restart, :mod:`.trade_journal`); none: in memory."""
 
 
 class ConsumerConfig(_Table):

@@ -8,14 +8,24 @@ The seller TP of IES wave-2 (``research/energy-domain.md`` §2.2, phases 1-3 and
   availability per interval, the seller and its DISCOM's ledger provider, and a quote of
   the energy and both DISCOMs' wheeling charges;
 * ``confirm`` reserves the energy and does the **blocking ledger write**: a signed
-  ``confirm`` to the seller DISCOM's ledger provider, and only after its ``on_confirm``
-  the ``on_confirm`` to the buyer. A refused write releases the energy and becomes the
-  buyer's ``on_confirm`` error. A repeated confirm of the same trade answers the same
-  contract without a second write;
+  ``confirm`` to the seller DISCOM's ledger provider (:mod:`.seller_ledger`), and only
+  after its ``on_confirm`` the ``on_confirm`` to the buyer. A refused write releases the
+  energy and becomes the buyer's ``on_confirm`` error; a write the ledger ACKed but did
+  not answer in time keeps it reserved (the ledger may hold the trade), and the buyer's
+  next confirm finishes the trade. A repeated confirm of a confirmed trade answers the
+  same contract without a second write;
 * ``status`` answers the contract as the seller DISCOM's ledger sees it (allocations,
   statuses, revenue flows), read from the ledger provider at that moment;
 * a curtailment the ledger provider announces (unsolicited ``on_update``) is passed on
-  to the buyer as an unsolicited ``on_update``.
+  to the buyer as an unsolicited ``on_update`` (:mod:`.seller_follow`).
+
+Reservations and confirmed trades are journaled (:mod:`.trade_journal`) and restored
+when the platform starts. A ``confirm`` whose process died (the node's durable job queue
+hands it to the next process) resumes the journaled trade: the energy stays reserved
+once, and the ledger write is repeated with the same contract, which the ledger answers
+with the same records and no new row; so a crash between the ledger write and the
+buyer's ``on_confirm`` leaves no trade the buyer does not hear of. The steps around the
+write are crash points for tests (:mod:`iesnode.faults`).
 
 The platform runs as a node with roles ``["bpp", "bap"]``: its BAP face talks to the
 ledger provider. A handler waiting for the ledger's callback does not block the node:
@@ -26,23 +36,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from iesnode.errors import BusinessError, CallbackError, ClientError, NackReceived
-from iesnode.model.envelope import Context
-from iesnode.protocol.actions import canonical
+from iesnode.errors import BusinessError
+from iesnode.faults import crash_point
 from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
 from iesnode.usecases.p2p.book import OfferBook
 from iesnode.usecases.p2p.config import OfferConfig, SellerPlatformConfig, whole
 from iesnode.usecases.p2p.contract import Party, TradeContract
 from iesnode.usecases.p2p.contract_read import read_contract
-from iesnode.usecases.p2p.ledger import TradeRecord
 from iesnode.usecases.p2p.ledger_view import ledger_view, read_flows, read_records, records_wire
 from iesnode.usecases.p2p.offers import Filters, Offer, Slot, catalog_wire
-from iesnode.usecases.p2p.peers import bap_client, follow, peer
+from iesnode.usecases.p2p.peers import peer
+from iesnode.usecases.p2p.seller_follow import CurtailmentWatch
+from iesnode.usecases.p2p.seller_ledger import LedgerInDoubt, read_trade, write_trade
+from iesnode.usecases.p2p.trade_journal import PlatformTrade, TradeJournal, TradeState, restore
 
 if TYPE_CHECKING:
     from iesnode.node import Node
@@ -50,13 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["SellerPlatform"]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class _Trade:
-    contract: TradeContract
-    buyer_context: Context
-    records: list[TradeRecord] = field(default_factory=list)
 
 
 class SellerPlatform:
@@ -74,27 +77,51 @@ class SellerPlatform:
         ):
             self.handlers.on(action)(handler)
         self.book = OfferBook()
-        self._trades: dict[str, _Trade] = {}
+        self._trades: dict[str, PlatformTrade] = {}
+        """Trades holding energy (reserved or confirmed) by transaction id."""
         self._locks: dict[str, asyncio.Lock] = {}
-        self._watchers: set[asyncio.Task[None]] = set()
+        self._watch: CurtailmentWatch | None = None
+        self._journal: TradeJournal | None = None
         self._node: Node | None = None
 
     @property
     def trades(self) -> Mapping[str, TradeContract]:
         """Confirmed trades by transaction id."""
-        return {txn: trade.contract for txn, trade in self._trades.items()}
+        return {
+            txn: trade.contract
+            for txn, trade in self._trades.items()
+            if trade.state is TradeState.CONFIRMED
+        }
 
     async def start(self, node: Node) -> None:
-        """Bind the node and publish the configured offers."""
+        """Bind the node, publish the configured offers and restore the journaled trades."""
         self._node = node
+        claim_after = node.settings.delivery.claim_after
+        if node.settings.redis.url and claim_after <= self.config.ledger_ttl:
+            log.warning(  # a confirm still waiting for its ledger would be handed out again
+                "claim_after_within_ledger_ttl", claim_after=claim_after,
+                ledger_ttl=self.config.ledger_ttl,
+            )  # fmt: skip
+        self._watch = CurtailmentWatch(node, self._save)
+        self._journal = await TradeJournal.open(
+            self.config.state_path, writer=node.signer.subscriber_id, clock=node.clock
+        )
         for offer in self.config.offers:
             await self.publish(offer)
+        for trade in await self._journal.load():
+            if trade.holds_energy and restore(self.book, trade):
+                self._trades[trade.transaction_id] = trade
+                if trade.state is TradeState.CONFIRMED:
+                    await self._watch.add(trade)
+        log.info("seller_trades_restored", trades=len(self._trades))
 
     async def aclose(self) -> None:
-        """Stop following trades."""
-        for task in list(self._watchers):
-            task.cancel()
-        await asyncio.gather(*self._watchers, return_exceptions=True)
+        """Stop following trades; close the journal."""
+        if self._watch is not None:
+            await self._watch.aclose()
+        if self._journal is not None:
+            await self._journal.aclose()
+            self._journal = None
 
     async def publish(self, config: OfferConfig) -> Offer:
         """Add (or replace) an offer; its slots become available."""
@@ -141,52 +168,54 @@ class SellerPlatform:
     async def _confirm(self, req: IncomingRequest) -> dict[str, Any]:
         txn = req.context.transaction_id
         async with self._locks.setdefault(txn, asyncio.Lock()):
-            known = self._trades.get(txn)
-            if known is not None:
-                asked = read_contract(req.message.get("contract"))
-                if req.sender != known.contract.buyer.platform_id:
-                    raise BusinessError(
-                        "P2P_WRONG_PARTIES", "the trade is not yours", path="context.bapId"
-                    )
-                if _terms(asked) != _terms(known.contract):
-                    raise BusinessError(
-                        "P2P_ALREADY_CONFIRMED",
-                        "this transaction was confirmed with other quantities",
-                        path="message.contract.commitments",
-                    )
-                log.info("confirm_repeated", transaction=txn)
-                return _confirmed(known)
-            contract = self._quote(req, "ACTIVE")
-            self.book.reserve(contract)
+            trade = self._trades.get(txn)
+            if trade is not None:
+                self._same_trade(req, trade)
+                if trade.state is TradeState.CONFIRMED:
+                    log.info("confirm_repeated", transaction=txn)
+                    return _confirmed(trade)
+                log.info("confirm_resumed", transaction=txn)  # its process died mid-way
+            else:
+                trade = PlatformTrade(
+                    txn, self._quote(req, "ACTIVE"), req.context, TradeState.RESERVED
+                )
+                self.book.reserve(trade.contract)
+                self._trades[txn] = trade
+                await self._save(trade)
+            crash_point("p2p.before_ledger_write")
             try:
-                records = await self._write_ledger(contract, txn)
-            except BusinessError:
-                self.book.reserve(contract, +1)
+                trade.records = await write_trade(
+                    self._bound(), trade.contract, txn, ttl=self.config.ledger_ttl
+                )
+            except LedgerInDoubt:
+                log.warning("ledger_write_in_doubt", transaction=txn)  # stays RESERVED
                 raise
-            trade = _Trade(contract, req.context, records)
-            self._trades[txn] = trade
-            await self._follow(txn, trade)
-            log.info("trade_confirmed", transaction=txn, items=len(records))
+            except BusinessError:
+                self.book.reserve(trade.contract, +1)
+                del self._trades[txn]
+                trade.state = TradeState.RELEASED
+                await self._save(trade)
+                raise
+            crash_point("p2p.after_ledger_write")
+            trade.state = TradeState.CONFIRMED
+            await self._save(trade)
+            if self._watch is not None:
+                await self._watch.add(trade)
+            log.info("trade_confirmed", transaction=txn, items=len(trade.records))
             return _confirmed(trade)
 
     async def _status(self, req: IncomingRequest) -> dict[str, Any]:
         txn = req.context.transaction_id
         trade = self._trades.get(txn)
-        if trade is None or req.sender != trade.contract.buyer.platform_id:
+        if (
+            trade is None
+            or trade.state is not TradeState.CONFIRMED
+            or req.sender != trade.contract.buyer.platform_id
+        ):
             raise BusinessError(
                 "P2P_UNKNOWN_TRADE", "no trade of yours in this transaction", path="context"
             )
-        node = self._bound()
-        lp = trade.contract.seller.discom_id
-        try:
-            answer = await bap_client(node).status(
-                await peer(node, lp),
-                {"contract": {"id": trade.contract.contract_id}},
-                transaction_id=txn,
-                ttl=self.config.ledger_ttl,
-            )
-        except ClientError as exc:
-            raise BusinessError("P2P_LEDGER_UNAVAILABLE", f"ledger {lp}: {exc}") from None
+        answer = await read_trade(self._bound(), trade.contract, txn, ttl=self.config.ledger_ttl)
         trade.records = read_records(answer.message)
         flows = read_flows(answer.message)
         view = ledger_view(trade.contract, trade.records, [f for fs in flows.values() for f in fs])
@@ -196,7 +225,7 @@ class SellerPlatform:
             "revenueFlows": answer.message.get("revenueFlows", []),
         }
 
-    # quoting and the ledger write --------------------------------------------------------
+    # quoting, the journal and curtailments ---------------------------------------------
 
     def _quote(self, req: IncomingRequest, status: str) -> TradeContract:
         contract = read_contract(req.message.get("contract"))
@@ -215,60 +244,21 @@ class SellerPlatform:
             policy=self.config.policy,
         )
 
-    async def _write_ledger(self, contract: TradeContract, txn: str) -> list[TradeRecord]:
-        """The blocking write to the seller DISCOM's ledger provider."""
-        node = self._bound()
-        lp = contract.seller.discom_id
-        try:
-            answer = await bap_client(node).confirm(
-                await peer(node, lp),
-                {"contract": contract.to_wire()},
-                transaction_id=txn,
-                ttl=self.config.ledger_ttl,
+    def _same_trade(self, req: IncomingRequest, trade: PlatformTrade) -> None:
+        """Refuse a confirm of a known transaction by another buyer or with other terms."""
+        if req.sender != trade.contract.buyer.platform_id:
+            raise BusinessError("P2P_WRONG_PARTIES", "the trade is not yours", path="context.bapId")
+        if _terms(read_contract(req.message.get("contract"))) != _terms(trade.contract):
+            raise BusinessError(
+                "P2P_ALREADY_CONFIRMED",
+                "this transaction was confirmed with other quantities",
+                path="message.contract.commitments",
             )
-        except CallbackError as exc:
-            raise BusinessError(
-                exc.code, f"ledger {lp} refused: {exc.message}", path=exc.path
-            ) from None
-        except NackReceived as exc:
-            code = exc.code or "P2P_LEDGER_REFUSED"
-            raise BusinessError(
-                code, f"ledger {lp} refused: {exc.message}", path=exc.path
-            ) from None
-        except ClientError as exc:
-            raise BusinessError("P2P_LEDGER_UNAVAILABLE", f"ledger {lp}: {exc}") from None
-        if answer.sender != lp:
-            raise BusinessError("P2P_LEDGER_UNAVAILABLE", f"{answer.sender} answered for {lp}")
-        log.info("ledger_written", transaction=txn, ledger=lp)
-        return read_records(answer.message)
 
-    # curtailment -------------------------------------------------------------------------
-
-    async def _follow(self, txn: str, trade: _Trade) -> None:
-        node = self._bound()
-        until = max(line.end for _, line in trade.contract.lines).timestamp()
-        await follow(node, txn, until)
-        task = asyncio.create_task(self._watch(txn, trade, until), name=f"p2p-follow-{txn}")
-        self._watchers.add(task)
-        task.add_done_callback(self._watchers.discard)
-
-    async def _watch(self, txn: str, trade: _Trade, until: float) -> None:
-        node = self._bound()
-        lp = trade.contract.seller.discom_id
-        async for update in bap_client(node).updates(txn, until):
-            if update.sender != lp or canonical(update.context.action) != "on_update":
-                continue
-            try:
-                trade.records = read_records(update.message)
-            except BusinessError as exc:
-                log.warning("ledger_update_unreadable", transaction=txn, code=exc.code)
-                continue
-            message = {
-                "contract": ledger_view(trade.contract, trade.records),
-                "ledgerRecords": records_wire(trade.records),
-            }
-            await node.push(trade.buyer_context, "on_update", message)
-            log.info("curtailment_forwarded", transaction=txn)
+    async def _save(self, trade: PlatformTrade) -> None:
+        if self._journal is None:
+            raise RuntimeError("start the seller platform first")
+        await self._journal.save(trade)
 
     def _bound(self) -> Node:
         if self._node is None:
@@ -282,5 +272,5 @@ def _terms(contract: TradeContract) -> list[tuple[str, str, Any, int]]:
     ] + [("buyer", contract.buyer.meter_id, contract.buyer.platform_id, 0)]
 
 
-def _confirmed(trade: _Trade) -> dict[str, Any]:
+def _confirmed(trade: PlatformTrade) -> dict[str, Any]:
     return {"contract": trade.contract.to_wire(), "ledgerRecords": records_wire(trade.records)}

@@ -21,6 +21,9 @@ configuration (:mod:`.config`)::
     meter_network_id = "indiaenergystack.in/test-ies-data-sharing-network"
     allocate_at = 01:00:00                   # the daily run over the previous day
 
+``--control PATH`` also listens on a Unix socket for the operator's commands (a ledger
+provider's allocation run now, a curtailment, a ledger check: :mod:`.control`).
+
 Roles: ``seller_platform`` (node roles ``["bpp", "bap"]``), ``buyer_platform``
 (``["bap"]``; driven by the embedding application through :class:`~.buyer.BuyerPlatform`),
 ``ledger_provider`` (``["bpp", "bap"]``) and ``meter_bpp`` (``["bpp"]``, with the
@@ -53,6 +56,7 @@ from iesnode.usecases.p2p.config import (
     MeterBppConfig,
     SellerPlatformConfig,
 )
+from iesnode.usecases.p2p.control import serve_control
 from iesnode.usecases.p2p.ledger_provider import LedgerProvider
 from iesnode.usecases.p2p.meter_bpp import MeterDataBpp
 from iesnode.usecases.p2p.peers import P2PRole
@@ -93,16 +97,21 @@ def load_role(source: Path | dict[str, Any]) -> tuple[NodeSettings, P2PRole]:
     return load_settings(raw), factory(config)
 
 
-async def run_role(settings: NodeSettings, role: P2PRole, stop: asyncio.Event) -> None:
-    """Start the node and the role, print the URL, and run until ``stop`` is set."""
+async def run_role(
+    settings: NodeSettings, role: P2PRole, stop: asyncio.Event, control: Path | None = None
+) -> None:
+    """Start the node, the role and its ``control`` socket; print the URL; run until ``stop``."""
     node = build(settings, handlers=role.handlers)
     async with node:
         await role.start(node)
+        server = await serve_control(control, role, node) if control is not None else None
         try:
             print(f"iesnode p2p {type(role).__name__} listening on {node.public_url}", flush=True)
             await stop.wait()
             log.info("p2p_role_stopping", role=type(role).__name__)
         finally:
+            if server is not None:
+                server.close()
             await role.aclose()
 
 
@@ -110,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the role a file describes; 2 on a bad file."""
     parser = argparse.ArgumentParser(prog="python -m iesnode.usecases.p2p.process")
     parser.add_argument("config", help="TOML node configuration with one [p2p.<role>] table")
+    parser.add_argument("--control", type=Path, help="Unix socket for operator commands")
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -123,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_role(settings, role, stop)
+        await run_role(settings, role, stop, args.control)
 
     try:
         asyncio.run(serve())

@@ -15,7 +15,7 @@ import tomllib
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -150,6 +150,27 @@ class DayScenario(_Table):
         raw.setdefault("tariffs", tariffs)
         raw.setdefault("penalty_paise_per_kwh", penalty)
         return cls.model_validate(raw)
+
+    def on_day(self, day: date) -> DayScenario:
+        """The same day moved to ``day``: every time in it shifted by whole days.
+
+        Role processes run on the real clock, so a run of the sample day trades for a
+        day still ahead (the gate closes four hours before delivery).
+        """
+        shift = day - self.day
+
+        def moved(value: object) -> object:
+            if isinstance(value, datetime):
+                return value + shift
+            if isinstance(value, dict):
+                return {k: moved(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [moved(v) for v in value]
+            return value
+
+        return DayScenario.model_validate(
+            {**cast(dict[str, Any], moved(self.model_dump())), "day": day}
+        )
 
     def purchase(self, label: str) -> Purchase:
         """The purchase labelled ``label``."""
