@@ -8,7 +8,7 @@ is shared between node processes, a Redis one (``iesnode.storage.redis``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -150,10 +150,17 @@ class OutboxEntry:
 class Outbox(Protocol):
     """Durable work queue for ACKed requests and their callbacks.
 
-    A job stays owned until ``complete`` or ``bury``; jobs of a consumer that died
-    are handed out again to the next ``take`` after the claim timeout, so nothing
-    that was ACKed is lost when a process restarts.
+    A job stays owned until ``complete`` or ``bury``; its holder renews the claim with
+    ``touch`` while it works (a heartbeat, more often than ``claim_after``). Jobs of a
+    consumer that died (no longer touched) are handed out again to the next ``take``
+    after ``claim_after``, so nothing that was ACKed is lost when a process restarts,
+    and a slow job is not run twice.
     """
+
+    @property
+    def claim_after(self) -> float:
+        """Seconds a job may go without ``take`` or ``touch`` before it is reclaimed."""
+        ...
 
     async def put(self, job: bytes) -> str:
         """Append a job; return its entry id."""
@@ -161,6 +168,14 @@ class Outbox(Protocol):
 
     async def take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
         """Return up to ``count`` jobs (new ones, or stale ones reclaimed), waiting ``block`` s."""
+        ...
+
+    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> list[str]:
+        """Restart the claim timeout of the jobs among ``entry_ids`` that ``consumer`` holds.
+
+        Returns the ids it kept; jobs held by another consumer, finished or unknown are
+        left alone (never taken over).
+        """
         ...
 
     async def complete(self, entry_id: str, follow_up: bytes | None = None) -> None:

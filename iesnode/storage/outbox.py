@@ -3,18 +3,21 @@
 A BPP acknowledges a request only once its job is durably queued. Workers ``take``
 jobs, run them and ``complete`` each one, atomically queueing the follow-up job (the
 signed callback to POST); a job that keeps failing is ``bury``-ed as a dead letter.
-A job stays owned by the consumer that took it; when that consumer does not finish
-it within ``claim_after`` seconds (its process died or hung) the job is handed out
-again, with its delivery counter raised, to the next ``take`` of any consumer.
+A job stays owned by the consumer that took it, which renews its claim with ``touch``
+while the job runs (a heartbeat, more often than ``claim_after``). When a job goes
+``claim_after`` seconds without being taken or touched (its holder died or hung) it is
+handed out again, with its delivery counter raised, to the next ``take`` of any consumer.
 
 The Redis outbox is a Redis Stream with one consumer group (XREADGROUP, XAUTOCLAIM,
-XPENDING, XACK); the memory outbox gives the same guarantees inside one process.
+XCLAIM, XPENDING, XACK; see ``iesnode.storage.claims``); the memory outbox gives the
+same guarantees inside one process.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -22,6 +25,7 @@ import structlog
 from redis.exceptions import ResponseError
 
 from iesnode.interfaces import Clock, OutboxEntry
+from iesnode.storage.claims import StreamClaims
 from iesnode.storage.streams import as_text, entry_field, single_stream_entries
 
 __all__ = ["DeadLetter", "MemoryOutbox", "RedisOutbox"]
@@ -43,6 +47,7 @@ class _Held:
     job: bytes
     deliveries: int
     taken_at: float
+    consumer: str
 
 
 class MemoryOutbox:
@@ -61,6 +66,11 @@ class MemoryOutbox:
         self._dead: deque[DeadLetter] = deque(maxlen=dead_max)
         self._arrived = asyncio.Event()
 
+    @property
+    def claim_after(self) -> float:
+        """Seconds an untouched job stays with its holder."""
+        return self._claim_after
+
     async def put(self, job: bytes) -> str:
         """Queue ``job`` and wake one blocked ``take``."""
         return self._append(job)
@@ -70,7 +80,7 @@ class MemoryOutbox:
         if count <= 0:
             return []
         entries = self._reclaim(consumer, count)
-        entries += self._take_new(count - len(entries))
+        entries += self._take_new(consumer, count - len(entries))
         if entries or block <= 0:
             return entries
         loop = asyncio.get_running_loop()
@@ -85,8 +95,19 @@ class MemoryOutbox:
                     await arrived.wait()
             except TimeoutError:
                 break
-            entries = self._take_new(count)
+            entries = self._take_new(consumer, count)
         return entries
+
+    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> list[str]:
+        """Restart the claim timeout of the jobs among ``entry_ids`` held by ``consumer``."""
+        now = self._clock.now()
+        kept: list[str] = []
+        for entry_id in entry_ids:
+            held = self._held.get(entry_id)
+            if held is not None and held.consumer == consumer:
+                held.taken_at = now
+                kept.append(entry_id)
+        return kept
 
     async def complete(self, entry_id: str, follow_up: bytes | None = None) -> None:
         """Forget ``entry_id``; queue ``follow_up`` in the same step."""
@@ -116,12 +137,12 @@ class MemoryOutbox:
         self._arrived = asyncio.Event()
         return entry_id
 
-    def _take_new(self, count: int) -> list[OutboxEntry]:
+    def _take_new(self, consumer: str, count: int) -> list[OutboxEntry]:
         now = self._clock.now()
         entries: list[OutboxEntry] = []
         while self._queue and len(entries) < count:
             entry_id, job = self._queue.popleft()
-            self._held[entry_id] = _Held(job=job, deliveries=1, taken_at=now)
+            self._held[entry_id] = _Held(job, deliveries=1, taken_at=now, consumer=consumer)
             entries.append(OutboxEntry(entry_id=entry_id, job=job, deliveries=1))
         return entries
 
@@ -134,6 +155,7 @@ class MemoryOutbox:
             if now - held.taken_at >= self._claim_after:
                 held.deliveries += 1
                 held.taken_at = now
+                held.consumer = consumer
                 entries.append(OutboxEntry(entry_id, held.job, held.deliveries))
         if entries:
             log.info("outbox_reclaimed", consumer=consumer, count=len(entries))
@@ -164,10 +186,21 @@ class RedisOutbox:
         self._stream = stream
         self._group = group
         self._dead_stream = dead_stream
-        self._claim_after_ms = max(0, int(claim_after * 1000))
+        self._claim_after = claim_after
         self._dead_max = dead_max
-        self._claim_scan_rounds = claim_scan_rounds
+        self._claims = StreamClaims(
+            client,
+            stream=stream,
+            group=group,
+            claim_after_ms=max(0, int(claim_after * 1000)),
+            scan_rounds=claim_scan_rounds,
+        )
         self._group_ready = False
+
+    @property
+    def claim_after(self) -> float:
+        """Seconds an untouched job stays with its holder."""
+        return self._claim_after
 
     async def put(self, job: bytes) -> str:
         """XADD ``job``; return the entry id."""
@@ -187,6 +220,10 @@ class RedisOutbox:
         self._group_ready = False
         await self._ensure_group()
         return await self._take(consumer, count, block)
+
+    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> list[str]:
+        """Reset the idle time of the entries among ``entry_ids`` that ``consumer`` holds."""
+        return await self._claims.keep(consumer, entry_ids)
 
     async def complete(self, entry_id: str, follow_up: bytes | None = None) -> None:
         """XACK and XDEL ``entry_id`` and XADD ``follow_up``, in one MULTI/EXEC."""
@@ -239,7 +276,7 @@ class RedisOutbox:
         self._group_ready = True
 
     async def _take(self, consumer: str, count: int, block: float) -> list[OutboxEntry]:
-        entries = await self._reclaim(consumer, count)
+        entries = await self._claims.reclaim(consumer, count)
         wanted = count - len(entries)
         if wanted <= 0:
             return entries
@@ -250,52 +287,7 @@ class RedisOutbox:
         for entry_id, fields in single_stream_entries(response):
             job = entry_field(fields, "job")
             if job is None:
-                await self._drop(entry_id, "malformed")
+                await self._claims.drop(entry_id, "malformed")
                 continue
             entries.append(OutboxEntry(entry_id=as_text(entry_id), job=job, deliveries=1))
         return entries
-
-    async def _reclaim(self, consumer: str, count: int) -> list[OutboxEntry]:
-        """XAUTOCLAIM idle entries, dropping ones deleted while pending; read their counters."""
-        claimed: list[tuple[str, bytes]] = []
-        cursor: bytes | str = "0-0"
-        for _ in range(self._claim_scan_rounds):
-            reply = await self._client.xautoclaim(
-                self._stream,
-                self._group,
-                consumer,
-                self._claim_after_ms,
-                start_id=cursor,
-                count=count - len(claimed),
-            )
-            cursor = reply[0]
-            for entry_id, fields in reply[1]:
-                job = entry_field(fields, "job")
-                if entry_id is not None and job is not None:
-                    claimed.append((as_text(entry_id), job))
-                elif entry_id is not None:
-                    await self._drop(entry_id, "malformed")
-            for deleted in reply[2] if len(reply) > 2 else []:
-                await self._drop(deleted, "deleted")
-            if as_text(cursor) == "0-0" or len(claimed) >= count:
-                break
-        if not claimed:
-            return []
-        async with self._client.pipeline(transaction=False) as pipe:
-            for entry_id, _ in claimed:
-                pipe.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
-            counters = await pipe.execute()
-        entries: list[OutboxEntry] = []
-        for (entry_id, job), rows in zip(claimed, counters, strict=True):
-            if rows:  # no row: finished by its first owner since we claimed it
-                deliveries = int(rows[0]["times_delivered"])
-                entries.append(OutboxEntry(entry_id=entry_id, job=job, deliveries=deliveries))
-        log.info("outbox_reclaimed", consumer=consumer, count=len(entries))
-        return entries
-
-    async def _drop(self, entry_id: bytes | str, why: str) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, self._group, entry_id)
-            pipe.xdel(self._stream, entry_id)
-            await pipe.execute()
-        log.warning("outbox_entry_dropped", entry_id=as_text(entry_id), why=why)

@@ -3,7 +3,9 @@
 Delivery retries follow the Beckn v2 catalog ``DeliveryPolicy`` defaults in spirit
 (exponential backoff, capped): a 5xx, 429 or a timeout is retried; a 4xx (400, 401
 ...) or a NACK is final, because sending the same bytes again cannot succeed. Jobs
-stay owned in the outbox until finished, so a crash hands them to another worker.
+stay owned in the outbox until finished, so a crash hands them to another worker;
+while a job runs, the worker renews its claim every third of ``claim_after`` (a
+heartbeat, as lease-based queues do), so a slow handler is never run twice.
 """
 
 from __future__ import annotations
@@ -83,16 +85,18 @@ class JobWorker:
         self._slot_freed = asyncio.Event()
         self._observe = observe
         self._on_settled = on_settled or (lambda: None)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
+        """Jobs in flight: their task and outbox entry id."""
 
     async def run(self) -> None:
-        """Take jobs until cancelled; each job runs in its own task.
+        """Take jobs until cancelled; each job runs in its own task, kept claimed meanwhile.
 
         A cancellation that lands inside a blocking Redis read can be absorbed by the
         client library (redis-py finishes the read to keep the connection usable), so
         the loop also checks ``Task.cancelling()`` after every take.
         """
         me = asyncio.current_task()
+        heartbeat = asyncio.create_task(self._heartbeat(), name="iesnode-outbox-heartbeat")
         try:
             while True:
                 if me is not None and me.cancelling():
@@ -102,18 +106,44 @@ class JobWorker:
                     await self._slot_freed.wait()
                 free = self._concurrency - len(self._tasks)
                 for entry in await self._outbox.take(self._consumer, free, block=1.0):
+                    if entry.entry_id in self._tasks.values():  # renewed too late: reclaimed
+                        log.warning("outbox_job_already_running", entry_id=entry.entry_id)
+                        continue
                     task = asyncio.create_task(self._process(entry))
-                    self._tasks.add(task)
+                    self._tasks[task] = entry.entry_id
                     task.add_done_callback(self._finished)
         finally:
+            heartbeat.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(heartbeat, *self._tasks, return_exceptions=True)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         self._slot_freed.set()
+
+    async def _heartbeat(self) -> None:
+        """Renew the claim on every job in flight, three times per ``claim_after``.
+
+        A worker that dies stops renewing, so its jobs are reclaimed as before; a
+        renewal that finds a job gone to another consumer (this process stalled for
+        longer than ``claim_after``) is logged, since that job may now run twice.
+        """
+        every = max(self._outbox.claim_after / 3, 0.01)
+        while True:
+            await asyncio.sleep(every)
+            held = list(self._tasks.values())
+            if not held:
+                continue
+            try:
+                kept = set(await self._outbox.touch(self._consumer, held))
+            except Exception as exc:  # e.g. Redis unreachable: try again at the next beat
+                log.warning("outbox_touch_failed", error=str(exc), jobs=len(held))
+                continue
+            in_flight = set(self._tasks.values())
+            for entry_id in held:
+                if entry_id not in kept and entry_id in in_flight:
+                    log.warning("outbox_claim_lost", entry_id=entry_id, consumer=self._consumer)
 
     async def _process(self, entry: OutboxEntry) -> None:
         try:
