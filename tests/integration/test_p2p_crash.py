@@ -176,7 +176,7 @@ async def test_a_ledger_answer_too_late_keeps_the_energy_until_the_buyer_confirm
         on_init = await quoted(buyer, node, seller, 5_000)
         first = await on_confirms(node, on_init, 0)
         left = await left_wh(buyer, seller)
-        await asyncio.sleep(1.5)  # the first write lands at the ledger, unheard
+        await asyncio.sleep(1.5)  # the first confirm reaches the ledger expired: not written
         second = await on_confirms(node, on_init, 0)
         records = await lp.ledger.get(reader=LP)
         chain = await lp.ledger.verify()

@@ -4,6 +4,7 @@ confirms, refused writes and reads at the ledger provider, discovery filters, cu
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from iesnode.errors import CallbackError, NackReceived
 from iesnode.settings import NodeRole
 from iesnode.usecases.p2p.buyer import BuyerTrade, Found
-from iesnode.usecases.p2p.ledger import TradeStatus
+from iesnode.usecases.p2p.contract_read import read_contract
+from iesnode.usecases.p2p.ledger import TradeDetail, TradeStatus
 from iesnode.usecases.p2p.ledger_view import read_records
 from iesnode.usecases.p2p.offers import Filters
 from iesnode.usecases.p2p.peers import bap_client
@@ -83,6 +85,31 @@ async def test_confirm_fails_and_releases_energy_when_the_ledger_is_down() -> No
     slot = again.offer.slot(at(10))
     assert slot is not None
     assert slot.available_wh == 20_000
+
+
+async def test_contract_with_a_conflicting_second_interval_leaves_nothing_in_the_ledger() -> None:
+    """The ledger holds the 11:00 item with other content: 10:00 is not written either."""
+    async with world() as w:
+        found = await offer(w)
+        contract = await w.buyer.order(found, "TEST_METER_B1", {at(10): 4_000, at(11): 4_000})
+        bap = bap_client(w.node("powerbuy.test"))
+        on_init = await bap.init(found.seller, {"contract": contract.to_wire()}, ttl=10)
+        txn = on_init.context.transaction_id
+        quoted = read_contract(on_init.message["contract"])
+        second = quoted.trade_inputs(txn, at(9))[1]
+        ledger = w.lps["BESCOM-KA"].ledger
+        other = replace(second, trade_details=(TradeDetail(trade_qty_wh=3_000),))
+        await ledger.put(other, writer="sunshare.test")
+        with pytest.raises(CallbackError) as refused:
+            await bap.confirm(on_init, {"contract": on_init.message["contract"]}, ttl=10)
+        held = await ledger.get(reader="BESCOM-KA", transaction_id=txn)
+        again = await offer(w)
+    assert refused.value.code == "LEDGER_CONFLICT"
+    assert [(r.order_item_id, r.requested_wh) for r in held] == [(second.order_item_id, 3_000)]
+    assert [s.available_wh for s in again.offer.slots if s.start in (at(10), at(11))] == [
+        20_000,
+        20_000,
+    ]
 
 
 async def test_select_beyond_the_remaining_energy_is_refused() -> None:

@@ -95,6 +95,13 @@ class SellerPlatformConfig(_Table):
     state_path: Path | None = None
     """SQLite file of the platform's trade journal (reservations and confirmed trades
     survive a restart, :mod:`.trade_journal`); none: in memory."""
+    reconcile_every: float = Field(300.0, ge=0)
+    """Seconds between rounds asking the seller DISCOM's ledger about reservations its
+    write left unresolved (:mod:`.seller_reconcile`; one round also runs at start);
+    0: only the round at start."""
+    reconcile_grace: float = Field(5.0, ge=0)
+    """Seconds a reservation waits beyond ``ledger_ttl`` (and the node's ``claim_after``
+    with durable jobs) before the ledger is asked: clock skew and the ledger's write time."""
 
 
 class ConsumerConfig(_Table):

@@ -2,7 +2,9 @@
 
 Access rules follow the DEG contract ledger API v0.3.0 as summarised in
 ``research/energy-domain.md`` §2.2 ("Ledger API"): platforms ``put`` trades (upsert by
-``transactionId + orderItemId``, idempotent by ``clientReference``), DISCOMs ``record``
+``transactionId + orderItemId``, idempotent by ``clientReference``; ``put_many`` writes
+a contract's trades all or nothing, so the ledger never holds a half-written contract),
+DISCOMs ``record``
 actuals and statuses on their side, and ``get`` answers only the records the reader is
 a party to. Every stored version carries ``rowDigest``, chained to the previous row
 (:mod:`.ledger_chain`), so tampering is detectable; the decisions are in
@@ -67,6 +69,17 @@ class TradeLedger(Protocol):
         other content is ``LEDGER_CONFLICT``, as is a change once a DISCOM moved the trade out
         of PENDING/CONFIRMED. A writer that is not one of the trade's platforms gets
         ``LEDGER_NOT_A_PARTY``. New trades start CONFIRMED on both sides.
+        """
+        ...
+
+    async def put_many(self, trades: Sequence[TradeInput], *, writer: str) -> list[TradeRecord]:
+        """Write every trade of ``trades`` (one contract's items) or none of them.
+
+        Each trade follows the rules of :meth:`put`, in order, as if put one after the
+        other (a later trade sees the earlier ones; the chain continues in that order), but
+        all in one write: if any trade is refused nothing of the batch is stored and the
+        error names the order item. Items already stored identically add no row, so a
+        repeated batch adds none. Returns the records in the order of ``trades``.
         """
         ...
 

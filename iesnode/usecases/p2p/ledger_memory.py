@@ -1,8 +1,9 @@
 """The trade ledger in memory: the same rules and the same digest chain as SQLite.
 
 For tests of callers and one-process demos (``research/energy-domain.md`` §2.2, "Ledger
-API"). Every write runs without an ``await`` between reading and appending, so writes
-from concurrent tasks are atomic and ordered. Nothing survives the process.
+API"). Every write (a ``put_many`` batch included) runs without an ``await`` between
+reading and appending, so writes from concurrent tasks are atomic and ordered; a refused
+batch is undone before the error leaves. Nothing survives the process.
 """
 
 from __future__ import annotations
@@ -22,8 +23,20 @@ from iesnode.usecases.p2p.ledger_chain import (
     check_row,
     seal,
 )
-from iesnode.usecases.p2p.ledger_rules import Outcome, ReadFilter, decide_put, decide_record
-from iesnode.usecases.p2p.ledger_types import ChainReport, TradeStatus, ValidationMetric
+from iesnode.usecases.p2p.ledger_rules import (
+    Outcome,
+    ReadFilter,
+    batch_error,
+    batch_items,
+    decide_put,
+    decide_record,
+)
+from iesnode.usecases.p2p.ledger_types import (
+    ChainReport,
+    LedgerError,
+    TradeStatus,
+    ValidationMetric,
+)
 
 __all__ = ["MemoryLedger"]
 
@@ -42,24 +55,34 @@ class MemoryLedger:
 
     async def put(self, trade: TradeInput, *, writer: str) -> TradeRecord:
         """See :meth:`TradeLedger.put <iesnode.usecases.p2p.ledger.TradeLedger.put>`."""
-        now = datetime.fromtimestamp(self._clock.now(), UTC)
-        current_seq = self._latest.get(trade.key)
-        ref_seq = self._refs.get(trade.client_reference)
-        outcome = decide_put(
-            trade,
-            writer=writer,
-            current=self._load(current_seq),
-            by_reference=self._load(ref_seq),
-            now=now,
-        )
-        if outcome.write:
-            result = self._append(outcome, writer)
-            current_seq = len(self._rows)
-        else:
-            result = outcome.record
-        if ref_seq is None and current_seq is not None:
-            self._refs[trade.client_reference] = current_seq
-        return result
+        record, written = self._put(trade, writer, self._now())
+        if written:
+            _log_write(record, writer)
+        return record
+
+    async def put_many(self, trades: Sequence[TradeInput], *, writer: str) -> list[TradeRecord]:
+        """See :meth:`TradeLedger.put_many <iesnode.usecases.p2p.ledger.TradeLedger.put_many>`.
+
+        A refused trade restores the rows and indexes as they were before the batch.
+        """
+        batch = batch_items(trades)
+        now = self._now()
+        mark = (len(self._rows), dict(self._latest), dict(self._refs))
+        results = []
+        try:
+            for trade in batch:
+                try:
+                    results.append(self._put(trade, writer, now))
+                except LedgerError as exc:
+                    raise batch_error(exc, trade) from None
+        except BaseException:
+            del self._rows[mark[0] :]
+            self._latest, self._refs = mark[1], mark[2]
+            raise
+        for record, written in results:
+            if written:
+                _log_write(record, writer)
+        return [record for record, _ in results]
 
     async def record(
         self,
@@ -74,7 +97,11 @@ class MemoryLedger:
         """See :meth:`TradeLedger.record <iesnode.usecases.p2p.ledger.TradeLedger.record>`."""
         current = self._load(self._latest.get((transaction_id, order_item_id)))
         outcome = decide_record(current, writer=writer, metrics=metrics, status=status, side=side)
-        return self._append(outcome, writer) if outcome.write else outcome.record
+        if not outcome.write:
+            return outcome.record
+        record = self._append(outcome, writer)
+        _log_write(record, writer)
+        return record
 
     async def get(
         self,
@@ -108,17 +135,42 @@ class MemoryLedger:
         after = self._rows[seq].prev_digest if seq < len(self._rows) else None
         return check_row(row, before=before, after=after)
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.now(), UTC)
+
+    def _put(self, trade: TradeInput, writer: str, now: datetime) -> tuple[TradeRecord, bool]:
+        current_seq = self._latest.get(trade.key)
+        ref_seq = self._refs.get(trade.client_reference)
+        outcome = decide_put(
+            trade,
+            writer=writer,
+            current=self._load(current_seq),
+            by_reference=self._load(ref_seq),
+            now=now,
+        )
+        if outcome.write:
+            result = self._append(outcome, writer)
+            current_seq = len(self._rows)
+        else:
+            result = outcome.record
+        if ref_seq is None and current_seq is not None:
+            self._refs[trade.client_reference] = current_seq
+        return result, outcome.write
+
     def _append(self, outcome: Outcome, writer: str) -> TradeRecord:
         prev = self._rows[-1].row_digest if self._rows else GENESIS_DIGEST
         row, sealed = seal(outcome.record, seq=len(self._rows) + 1, prev_digest=prev, writer=writer)
         self._rows.append(row)
         self._latest[sealed.key] = row.seq
-        log.info(
-            "ledger_write",
-            transaction_id=row.transaction_id,
-            order_item_id=row.order_item_id,
-            version=row.version,
-            seq=row.seq,
-            writer=writer,
-        )
         return sealed
+
+
+def _log_write(record: TradeRecord, writer: str) -> None:
+    """Log a stored version (never the parties' meters or customers)."""
+    log.info(
+        "ledger_write",
+        transaction_id=record.transaction_id,
+        order_item_id=record.order_item_id,
+        version=record.version,
+        writer=writer,
+    )

@@ -4,10 +4,11 @@ IES wave-2 runs one regulated ledger provider per DISCOM (``research/energy-doma
 §2.2, "Roles"); wave-2 replaces the ledger REST API with Beckn ``confirm``/``on_confirm``
 to the ledger (beckn/DEG#265). Here:
 
-* ``confirm`` carrying a P2P contract is the platform's **ledger write**: one trade per
-  interval, written with the *verified* sender as writer, so a party that is not one of
-  the trade's platforms is refused by the ledger (``LEDGER_NOT_A_PARTY`` in the
-  ``on_confirm`` error). A repeated confirm (same contract) writes nothing new and
+* ``confirm`` carrying a P2P contract is the platform's **ledger write**
+  (:mod:`.ledger_confirm`: one trade per interval, all or none, refused once the
+  confirm's ttl has run out), with the *verified* sender as writer, so a party that is
+  not one of the trade's platforms is refused by the ledger (``LEDGER_NOT_A_PARTY`` in
+  the ``on_confirm`` error). A repeated confirm (same contract) writes nothing new and
   answers the same records; ``on_confirm`` carries them as ``ledgerRecords``.
 * ``status`` is a read filtered by the verified sender: the records of the request's
   transaction that the sender is a platform or DISCOM of, plus the revenue flows of
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ from iesnode.usecases.p2p.ledger import (
     TradeLedger,
     TradeRecord,
 )
+from iesnode.usecases.p2p.ledger_confirm import write_contract
 from iesnode.usecases.p2p.ledger_memory import MemoryLedger
 from iesnode.usecases.p2p.ledger_sqlite import SqliteLedger
 from iesnode.usecases.p2p.ledger_view import (
@@ -136,19 +137,10 @@ class LedgerProvider:
                 path="message.contract.contractAttributes.roles",
             )
         transaction_id = req.context.transaction_id
-        trades = contract.trade_inputs(transaction_id, req.context.timestamp)
-        stored = {
-            r.order_item_id: r
-            for r in await self.ledger.get(reader=req.sender, transaction_id=transaction_id)
-        }
-        records = []
-        for trade in trades:
-            before = stored.get(trade.order_item_id)
-            if before is not None and before.same_trade(
-                replace(trade, trade_time=before.trade_time)
-            ):
-                trade = replace(trade, trade_time=before.trade_time)  # a repeated confirm
-            records.append(await self.ledger.put(trade, writer=req.sender))
+        clock = self._bound().clock
+        records = await write_contract(
+            self.ledger, contract, req.context, writer=req.sender, clock=clock
+        )
         self._writers.setdefault(transaction_id, {})[req.sender] = req.context
         log.info("ledger_write", transaction=transaction_id, writer=req.sender, trades=len(records))
         return {"contract": req.message["contract"], "ledgerRecords": records_wire(records)}
@@ -177,13 +169,10 @@ class LedgerProvider:
         for discom in (trade.discom_id_buyer, trade.discom_id_seller):
             if discom not in tariffs:
                 raise BusinessError("LP_NO_TARIFF", f"no wheeling rates for {discom}")
+        buyer, seller = tariffs[trade.discom_id_buyer], tariffs[trade.discom_id_seller]
         return SettlementTerms(
-            wheeling_buyer_paise_per_kwh=tariffs[
-                trade.discom_id_buyer
-            ].buyer_wheeling_paise_per_kwh,
-            wheeling_seller_paise_per_kwh=tariffs[
-                trade.discom_id_seller
-            ].seller_wheeling_paise_per_kwh,
+            wheeling_buyer_paise_per_kwh=buyer.buyer_wheeling_paise_per_kwh,
+            wheeling_seller_paise_per_kwh=seller.seller_wheeling_paise_per_kwh,
             penalty_paise_per_kwh=self.config.penalty_paise_per_kwh,
         )
 

@@ -14,6 +14,9 @@ Decisions this module makes where the API leaves room:
 * a ``put`` identical to the stored trade (e.g. the other platform writing the same
   trade under its own reference) returns the stored record without a new row;
 * platforms may change a trade only while both DISCOM statuses are PENDING or CONFIRMED;
+* a batch (``put_many``) applies :func:`decide_put` to its trades in order inside one
+  write transaction; the first refusal (:func:`batch_error` names its order item) undoes
+  the whole batch;
 * ``record`` merges metrics by type (a new value replaces the same type, others stay)
   and is refused once that side is COMPLETED or CANCELLED_* (a repeat of the stored
   values is answered with the stored record); CURTAILED_* sides still take actuals.
@@ -41,7 +44,15 @@ from iesnode.usecases.p2p.ledger_types import (
 )
 from iesnode.usecases.p2p.ledger_wire import aware_utc
 
-__all__ = ["CLOSED_STATUSES", "Outcome", "ReadFilter", "decide_put", "decide_record"]
+__all__ = [
+    "CLOSED_STATUSES",
+    "Outcome",
+    "ReadFilter",
+    "batch_error",
+    "batch_items",
+    "decide_put",
+    "decide_record",
+]
 
 CLOSED_STATUSES = frozenset(
     {
@@ -105,6 +116,22 @@ def decide_put(
         )
     record = replace(current, **_input_fields(trade), version=current.version + 1, row_digest="")
     return Outcome(record, write=True)
+
+
+def batch_items(trades: object) -> list[TradeInput]:
+    """The trades of a ``put_many`` batch, checked (``LEDGER_BAD_INPUT`` naming the item)."""
+    if not isinstance(trades, Sequence) or isinstance(trades, str | bytes):
+        raise bad_input("trades", "expected a sequence of TradeInput")
+    for index, trade in enumerate(trades):
+        if not isinstance(trade, TradeInput):
+            raise bad_input(f"trades[{index}]", "expected a TradeInput")
+    return list(trades)
+
+
+def batch_error(exc: LedgerError, trade: TradeInput) -> LedgerError:
+    """``exc`` (a refused item of a ``put_many`` batch) naming the order item it refused."""
+    message = f"order item {trade.order_item_id!r}: {exc.message}; nothing was written"
+    return LedgerError(exc.code, message, path=exc.path)
 
 
 def decide_record(

@@ -2,34 +2,30 @@
 
 The seller TP of IES wave-2 (``research/energy-domain.md`` §2.2, phases 1-3 and S4/S6):
 
-* ``discover`` answers with the platform's catalog of energy offers, filtered
-  (:class:`~.offers.Filters`), showing what is still available per slot;
-* ``select`` / ``init`` answer with the quoted contract: the seller's price and
-  availability per interval, the seller and its DISCOM's ledger provider, and a quote of
-  the energy and both DISCOMs' wheeling charges;
+* ``discover`` answers the platform's catalog of offers, filtered (:class:`~.offers.Filters`);
+* ``select`` / ``init`` answer the quoted contract: price and availability per interval,
+  the seller and its DISCOM's ledger provider, energy and both DISCOMs' wheeling charges;
 * ``confirm`` reserves the energy and does the **blocking ledger write**: a signed
   ``confirm`` to the seller DISCOM's ledger provider (:mod:`.seller_ledger`), and only
   after its ``on_confirm`` the ``on_confirm`` to the buyer. A refused write releases the
-  energy and becomes the buyer's ``on_confirm`` error; a write the ledger ACKed but did
-  not answer in time keeps it reserved (the ledger may hold the trade), and the buyer's
-  next confirm finishes the trade. A repeated confirm of a confirmed trade answers the
-  same contract without a second write;
-* ``status`` answers the contract as the seller DISCOM's ledger sees it (allocations,
-  statuses, revenue flows), read from the ledger provider at that moment;
+  energy (the buyer's ``on_confirm`` error); a write the ledger ACKed but did not answer
+  in time keeps it reserved until the buyer's next confirm finishes the trade or the
+  ledger, asked later, settles it (:mod:`.seller_reconcile`). A repeated confirm of a
+  confirmed trade answers the same contract without a second write;
+* ``status`` answers the contract as the seller DISCOM's ledger sees it now;
 * a curtailment the ledger provider announces (unsolicited ``on_update``) is passed on
   to the buyer as an unsolicited ``on_update`` (:mod:`.seller_follow`).
 
-Reservations and confirmed trades are journaled (:mod:`.trade_journal`) and restored
-when the platform starts. A ``confirm`` whose process died (the node's durable job queue
-hands it to the next process) resumes the journaled trade: the energy stays reserved
-once, and the ledger write is repeated with the same contract, which the ledger answers
-with the same records and no new row; so a crash between the ledger write and the
-buyer's ``on_confirm`` leaves no trade the buyer does not hear of. The steps around the
-write are crash points for tests (:mod:`iesnode.faults`).
+Reservations and confirmed trades are journaled (:mod:`.trade_journal`) and restored at
+start. A ``confirm`` whose process died (the durable job queue hands it to the next
+process) resumes the journaled trade: the energy stays reserved once and the repeated
+write gets the same records and no new row, so a crash between the ledger write and the
+buyer's ``on_confirm`` leaves no trade the buyer does not hear of (crash points around
+the write: :mod:`iesnode.faults`). Reservations nobody resolves are settled against the
+ledger at start and every ``reconcile_every`` seconds (:mod:`.seller_reconcile`).
 
 The platform runs as a node with roles ``["bpp", "bap"]``: its BAP face talks to the
-ledger provider. A handler waiting for the ledger's callback does not block the node:
-handler jobs run as separate tasks and callbacks go straight to the inbox.
+ledger provider; handler jobs run as separate tasks and callbacks go straight to the inbox.
 """
 
 from __future__ import annotations
@@ -47,11 +43,13 @@ from iesnode.usecases.p2p.book import OfferBook
 from iesnode.usecases.p2p.config import OfferConfig, SellerPlatformConfig, whole
 from iesnode.usecases.p2p.contract import Party, TradeContract
 from iesnode.usecases.p2p.contract_read import read_contract
+from iesnode.usecases.p2p.ledger import TradeRecord
 from iesnode.usecases.p2p.ledger_view import ledger_view, read_flows, read_records, records_wire
 from iesnode.usecases.p2p.offers import Filters, Offer, Slot, catalog_wire
 from iesnode.usecases.p2p.peers import peer
 from iesnode.usecases.p2p.seller_follow import CurtailmentWatch
 from iesnode.usecases.p2p.seller_ledger import LedgerInDoubt, read_trade, write_trade
+from iesnode.usecases.p2p.seller_reconcile import Reconciler
 from iesnode.usecases.p2p.trade_journal import PlatformTrade, TradeJournal, TradeState, restore
 
 if TYPE_CHECKING:
@@ -83,6 +81,8 @@ class SellerPlatform:
         self._watch: CurtailmentWatch | None = None
         self._journal: TradeJournal | None = None
         self._node: Node | None = None
+        self.reconciler: Reconciler | None = None
+        """Settles reservations the ledger write left unresolved (set by :meth:`start`)."""
 
     @property
     def trades(self) -> Mapping[str, TradeContract]:
@@ -96,12 +96,6 @@ class SellerPlatform:
     async def start(self, node: Node) -> None:
         """Bind the node, publish the configured offers and restore the journaled trades."""
         self._node = node
-        claim_after = node.settings.delivery.claim_after
-        if node.settings.redis.url and claim_after <= self.config.ledger_ttl:
-            log.warning(  # a confirm still waiting for its ledger would be handed out again
-                "claim_after_within_ledger_ttl", claim_after=claim_after,
-                ledger_ttl=self.config.ledger_ttl,
-            )  # fmt: skip
         self._watch = CurtailmentWatch(node, self._save)
         self._journal = await TradeJournal.open(
             self.config.state_path, writer=node.signer.subscriber_id, clock=node.clock
@@ -114,9 +108,13 @@ class SellerPlatform:
                 if trade.state is TradeState.CONFIRMED:
                     await self._watch.add(trade)
         log.info("seller_trades_restored", trades=len(self._trades))
+        self.reconciler = Reconciler(node, self, self.config)
+        self.reconciler.start()
 
     async def aclose(self) -> None:
-        """Stop following trades; close the journal."""
+        """Stop reconciling and following trades; close the journal."""
+        if self.reconciler is not None:
+            await self.reconciler.aclose()
         if self._watch is not None:
             await self._watch.aclose()
         if self._journal is not None:
@@ -167,42 +165,37 @@ class SellerPlatform:
 
     async def _confirm(self, req: IncomingRequest) -> dict[str, Any]:
         txn = req.context.transaction_id
-        async with self._locks.setdefault(txn, asyncio.Lock()):
+        now = self._bound().clock.now()
+        async with self.lock(txn):
             trade = self._trades.get(txn)
             if trade is not None:
                 self._same_trade(req, trade)
                 if trade.state is TradeState.CONFIRMED:
                     log.info("confirm_repeated", transaction=txn)
-                    return _confirmed(trade)
+                    return trade.answer()
                 log.info("confirm_resumed", transaction=txn)  # its process died mid-way
+                trade.reserved_at = now  # a new write attempt (not journaled: reserved once)
             else:
-                trade = PlatformTrade(
-                    txn, self._quote(req, "ACTIVE"), req.context, TradeState.RESERVED
-                )
+                quote = self._quote(req, "ACTIVE")
+                trade = PlatformTrade(txn, quote, req.context, TradeState.RESERVED, reserved_at=now)
                 self.book.reserve(trade.contract)
                 self._trades[txn] = trade
                 await self._save(trade)
             crash_point("p2p.before_ledger_write")
             try:
-                trade.records = await write_trade(
+                records = await write_trade(
                     self._bound(), trade.contract, txn, ttl=self.config.ledger_ttl
                 )
             except LedgerInDoubt:
                 log.warning("ledger_write_in_doubt", transaction=txn)  # stays RESERVED
                 raise
             except BusinessError:
-                self.book.reserve(trade.contract, +1)
-                del self._trades[txn]
-                trade.state = TradeState.RELEASED
-                await self._save(trade)
+                await self.release(trade)
                 raise
             crash_point("p2p.after_ledger_write")
-            trade.state = TradeState.CONFIRMED
-            await self._save(trade)
-            if self._watch is not None:
-                await self._watch.add(trade)
+            await self.mark_confirmed(trade, records)
             log.info("trade_confirmed", transaction=txn, items=len(trade.records))
-            return _confirmed(trade)
+            return trade.answer()
 
     async def _status(self, req: IncomingRequest) -> dict[str, Any]:
         txn = req.context.transaction_id
@@ -224,6 +217,32 @@ class SellerPlatform:
             "ledgerRecords": records_wire(trade.records),
             "revenueFlows": answer.message.get("revenueFlows", []),
         }
+
+    # reservations (:class:`~.seller_reconcile.Reservations`) --------------------------
+
+    def reserved(self) -> list[PlatformTrade]:
+        """Trades whose energy is reserved and whose ledger write has not been answered."""
+        return [t for t in self._trades.values() if t.state is TradeState.RESERVED]
+
+    def lock(self, transaction_id: str) -> asyncio.Lock:
+        """The lock held by every change of the transaction's trade."""
+        return self._locks.setdefault(transaction_id, asyncio.Lock())
+
+    async def mark_confirmed(self, trade: PlatformTrade, records: list[TradeRecord]) -> None:
+        """The ledger holds ``trade``: journal it CONFIRMED and follow it (lock held)."""
+        trade.records = records
+        trade.state = TradeState.CONFIRMED
+        await self._save(trade)
+        if self._watch is not None:
+            await self._watch.add(trade)
+
+    async def release(self, trade: PlatformTrade) -> None:
+        """The ledger has no ``trade``: energy back on the book, journal RELEASED (lock held)."""
+        self.book.reserve(trade.contract, +1)
+        if self._trades.get(trade.transaction_id) is trade:
+            del self._trades[trade.transaction_id]
+        trade.state = TradeState.RELEASED
+        await self._save(trade)
 
     # quoting, the journal and curtailments ---------------------------------------------
 
@@ -270,7 +289,3 @@ def _terms(contract: TradeContract) -> list[tuple[str, str, Any, int]]:
     return [
         (c.commitment_id, c.offer_id, line.start, line.requested_wh) for c, line in contract.lines
     ] + [("buyer", contract.buyer.meter_id, contract.buyer.platform_id, 0)]
-
-
-def _confirmed(trade: PlatformTrade) -> dict[str, Any]:
-    return {"contract": trade.contract.to_wire(), "ledgerRecords": records_wire(trade.records)}

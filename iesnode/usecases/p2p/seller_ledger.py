@@ -13,7 +13,8 @@ trading platform (:mod:`.platform`) that is:
   energy reserved and the buyer may confirm again). The same contract written again is
   no new row (the ledger is idempotent by client reference), so a write may be repeated
   after a crash or a timeout;
-* :func:`read_trade`, the ``status`` read behind the platform's own ``status``.
+* :func:`read_trade`, the ``status`` read behind the platform's own ``status`` and
+  behind :mod:`.seller_reconcile`, which settles reservations a write left in doubt.
 
 Curtailments the ledger provider announces are followed by :mod:`.seller_follow`.
 """
@@ -84,14 +85,24 @@ async def write_trade(
 async def read_trade(
     node: Node, contract: TradeContract, transaction_id: str, *, ttl: float
 ) -> Callback:
-    """The seller DISCOM's ledger's ``on_status`` for the trade (``BusinessError`` if none)."""
+    """The seller DISCOM's ledger's ``on_status`` for the trade.
+
+    A refusal keeps the ledger's code (``LEDGER_UNKNOWN_TRADE`` when it holds nothing of
+    the transaction for this platform); an unreachable or silent ledger is
+    ``P2P_LEDGER_UNAVAILABLE``.
+    """
     lp = contract.seller.discom_id
     try:
-        return await bap_client(node).status(
+        answer = await bap_client(node).status(
             await peer(node, lp),
             {"contract": {"id": contract.contract_id}},
             transaction_id=transaction_id,
             ttl=ttl,
         )
+    except CallbackError as exc:
+        raise BusinessError(exc.code, f"ledger {lp}: {exc.message}", path=exc.path) from None
     except ClientError as exc:
         raise BusinessError("P2P_LEDGER_UNAVAILABLE", f"ledger {lp}: {exc}") from None
+    if answer.sender != lp:
+        raise BusinessError("P2P_LEDGER_UNAVAILABLE", f"{answer.sender} answered for {lp}")
+    return answer

@@ -11,8 +11,9 @@ confirmed before a restart must stay sold.
 Every change of a trade appends a version to a :class:`~iesnode.interfaces.RecordStore`
 (kind ``p2p.seller_trade``, keyed by transaction id): ``RESERVED`` before the ledger
 write, then ``CONFIRMED`` with the ledger's records, or ``RELEASED`` when the ledger
-refused. The embedded default is SQLite (``state_path`` of ``[p2p.seller_platform]``);
-without a path the journal lives in memory and a restart forgets every trade. The
+refused (or, asked later by :mod:`.seller_reconcile`, never got the trade). The
+embedded default is SQLite (``state_path`` of ``[p2p.seller_platform]``); without a
+path the journal lives in memory and a restart forgets every trade. The
 journal holds the quoted contract exactly as confirmed (prices and wheeling charges
 included), so a resumed ledger write sends the same trade, which the ledger's
 idempotency by client reference turns into no new row.
@@ -68,11 +69,25 @@ class PlatformTrade:
     """The buyer's ``confirm`` context (unsolicited ``on_update``\\ s answer into it)."""
     state: TradeState
     records: list[TradeRecord] = field(default_factory=list)
+    reserved_at: float | None = None
+    """Epoch seconds of the latest ledger write attempt (None in entries from before it
+    was journaled: the buyer's confirm timestamp stands in)."""
 
     @property
     def holds_energy(self) -> bool:
         """Whether the trade's energy is off the book (reserved or confirmed)."""
         return self.state is not TradeState.RELEASED
+
+    @property
+    def reserved_since(self) -> float:
+        """Epoch seconds since which the trade waits for its ledger write."""
+        if self.reserved_at is not None:
+            return self.reserved_at
+        return self.buyer_context.timestamp.timestamp()
+
+    def answer(self) -> dict[str, Any]:
+        """The message of the trade's ``on_confirm``: the contract and the ledger's records."""
+        return {"contract": self.contract.to_wire(), "ledgerRecords": records_wire(self.records)}
 
     def to_json(self) -> bytes:
         """The journal entry."""
@@ -86,6 +101,7 @@ class PlatformTrade:
             else [charges.buyer_wheeling_paise_per_kwh, charges.seller_wheeling_paise_per_kwh],
             "buyerContext": self.buyer_context.model_dump(mode="json"),
             "ledgerRecords": records_wire(self.records),
+            "reservedAt": self.reserved_at,
         }
         return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -102,6 +118,7 @@ class PlatformTrade:
             buyer_context=Context.model_validate(doc["buyerContext"]),
             state=TradeState(doc["state"]),
             records=read_records(doc, "journal") if doc["ledgerRecords"] else [],
+            reserved_at=None if doc.get("reservedAt") is None else float(doc["reservedAt"]),
         )
 
 
