@@ -299,13 +299,17 @@ class Node:
     @asynccontextmanager
     async def bap(self) -> AsyncIterator[BapClient]:
         """``async with node.bap() as bap:`` a client sending as this node's BAP."""
+        yield self.bap_client()
+
+    def bap_client(self, *, network_id: str | None = None) -> BapClient:
+        """A client sending as this node's BAP; ``network_id`` replaces the node's own."""
         if self.bpp is None:
             raise RuntimeError("start the node before using its BAP client")
         net = self.settings.network
         profile = BapProfile(
             public_url=self.public_url,
             dialect=net.dialect,
-            network_id=net.network_id,
+            network_id=net.network_id if network_id is None else network_id,
             domain=net.domain,
             city=net.city,
             country=net.country,
@@ -314,7 +318,7 @@ class Node:
             request_timeout=self.settings.delivery.timeout,
             request_attempts=net.request_attempts,
         )
-        yield BapClient(
+        return BapClient(
             signer=self.signer,
             profile=profile,
             inbox=self.inbox,

@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from iesnode.conformance.bap_flow import BapFlow, LateProbe, flow_of, late_probe
+from iesnode.conformance.checks_input import refusal_4xx
 from iesnode.conformance.checks_signature import rejection_401
 from iesnode.conformance.model import Check, Level, Outcome
 from iesnode.conformance.options import RunOptions
 from iesnode.conformance.suite import Session, SuiteCheck, Verdict, failed, passed, skipped
-from iesnode.conformance.wire import Sent
 
 __all__ = ["callback_checks"]
 
@@ -50,19 +50,6 @@ def _precondition(flow: BapFlow) -> Verdict | None:
             [probe.valid.exchange],
         )
     return None
-
-
-def refusal_4xx(sent: Sent, what: str) -> Verdict:
-    """PASS when the target answered a 4xx with a NACK body."""
-    evidence = [sent.exchange]
-    if sent.reply is None:
-        return Verdict(Outcome.ERROR, f"no answer to {what}: {sent.failure}", evidence)
-    status = sent.reply.status
-    if not 400 <= status < 500:
-        return failed(f"{what} was answered {sent.answer()}, not a 4xx NACK", evidence)
-    if sent.ack_status != "NACK":
-        return failed(f"{what} got HTTP {status} without a NACK body", evidence)
-    return passed(sent.answer(), evidence)
 
 
 def _refused_401(name: str, what: str) -> Run:

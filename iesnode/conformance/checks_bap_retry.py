@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass, field
 
 from iesnode.conformance.bap_wire import REQUEST_PATHS
+from iesnode.conformance.judging import not_retried, retried_with_backoff
 from iesnode.conformance.model import Check, Exchange, Level
 from iesnode.conformance.options import RunOptions
 from iesnode.conformance.receiver import ReceivedCallback
-from iesnode.conformance.suite import Session, SuiteCheck, Verdict, failed, passed, skipped
+from iesnode.conformance.suite import Session, SuiteCheck, Verdict, skipped
 from iesnode.conformance.trigger import Asked, ask
 
 __all__ = ["retry_checks"]
@@ -83,30 +84,16 @@ async def _retry_on_503(session: Session) -> Verdict:
     probe, _ = await session.shared("bap.retry", lambda: _probes(session))
     if (verdict := _not_judged(probe)) is not None:
         return verdict
-    window, least = session.options.retry_window, session.options.min_retry_delay
-    if len(probe.copies) < 2:
-        return failed(f"no retry within {window:g}s after our 503", probe.evidence)
-    delay = probe.copies[1].received_at - probe.copies[0].received_at
-    if delay < least:
-        return failed(
-            f"retried after {delay * 1000:.0f} ms: no backoff (at least {least:g}s expected)",
-            probe.evidence,
-        )
-    return passed(f"retried {delay * 1000:.0f} ms after our 503", probe.evidence)
+    arrivals = [cb.received_at for cb in probe.copies]
+    return retried_with_backoff(arrivals, session.options, probe.evidence)
 
 
 async def _no_retry_on_400(session: Session) -> Verdict:
     _, probe = await session.shared("bap.retry", lambda: _probes(session))
     if (verdict := _not_judged(probe)) is not None:
         return verdict
-    if len(probe.copies) > 1:
-        delay = probe.copies[1].received_at - probe.copies[0].received_at
-        return failed(
-            f"the request refused with 400 came again {delay * 1000:.0f} ms later",
-            probe.evidence,
-        )
-    window = session.options.retry_window
-    return passed(f"not sent again within {window:g}s after our 400", probe.evidence)
+    arrivals = [cb.received_at for cb in probe.copies]
+    return not_retried("the request", arrivals, session.options, probe.evidence)
 
 
 def retry_checks(_options: RunOptions) -> list[SuiteCheck]:

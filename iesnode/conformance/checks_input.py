@@ -19,12 +19,13 @@ from iesnode.conformance.suite import Session, SuiteCheck, Verdict, failed, pass
 from iesnode.conformance.wire import Sent, encode
 from iesnode.protocol.actions import ACTIONS, wire_name
 
-__all__ = ["input_checks"]
+__all__ = ["input_checks", "refusal_4xx"]
 
 UNKNOWN_ACTION = "conformance_no_such_action"
 
 
-def _nack_4xx(sent: Sent, what: str) -> Verdict:
+def refusal_4xx(sent: Sent, what: str) -> Verdict:
+    """PASS when the target answered ``what`` with a 4xx and a NACK body."""
     evidence = [sent.exchange]
     if sent.reply is None:
         return Verdict(Outcome.ERROR, f"no answer to {what}: {sent.failure}", evidence)
@@ -41,7 +42,7 @@ async def _malformed(session: Session) -> Verdict:
     request = wire.build(session.options.probe_action)
     body = request.body[: len(request.body) * 2 // 3]
     sent = await wire.post(request.wire_action, body, wire.signed(body), note="JSON cut short")
-    return _nack_4xx(sent, "a signed body that is not valid JSON")
+    return refusal_4xx(sent, "a signed body that is not valid JSON")
 
 
 async def _mismatch(session: Session) -> Verdict:
@@ -57,7 +58,7 @@ async def _mismatch(session: Session) -> Verdict:
         wire.signed(body),
         note=f"context.action {doc['context']['action']!r} on /{request.wire_action}",
     )
-    return _nack_4xx(sent, f"context.action {other!r} posted to /{request.wire_action}")
+    return refusal_4xx(sent, f"context.action {other!r} posted to /{request.wire_action}")
 
 
 async def _unknown(session: Session) -> Verdict:
@@ -67,7 +68,7 @@ async def _unknown(session: Session) -> Verdict:
     doc["context"]["action"] = UNKNOWN_ACTION
     body = encode(doc)
     sent = await wire.post(UNKNOWN_ACTION, body, wire.signed(body), note="no such action")
-    return _nack_4xx(sent, f"a signed request to /{UNKNOWN_ACTION}")
+    return refusal_4xx(sent, f"a signed request to /{UNKNOWN_ACTION}")
 
 
 def input_checks(_options: RunOptions) -> list[SuiteCheck]:

@@ -10,12 +10,21 @@
 * schema: valid in the request's dialect against iesnode's Beckn schemas
   (``protocol_specs/beckn``) for the callback action.
 
-Each function returns the problems found, empty when the callback is right.
+Each of these returns the problems found, empty when the callback is right. Apart, the
+retry judgement over the arrival times of a message the suite refused, shared by the
+BPP-callback and BAP-request retry checks (section 7: "retry on 5xx, timeouts and 429;
+never on 400/401"; NFH-008): :func:`retried_with_backoff` after a 503,
+:func:`not_retried` after a 400.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from iesnode.conformance.model import Exchange
+from iesnode.conformance.options import RunOptions
 from iesnode.conformance.receiver import ReceivedCallback
+from iesnode.conformance.suite import Verdict, failed, passed
 from iesnode.conformance.target import TargetKeys
 from iesnode.conformance.wire import Outbound
 from iesnode.errors import AuthError, ProtocolError, TransportError
@@ -30,7 +39,14 @@ from iesnode.protocol.signing import (
     verify_times,
 )
 
-__all__ = ["context_value", "correlation_problems", "schema_problems", "signature_problems"]
+__all__ = [
+    "context_value",
+    "correlation_problems",
+    "not_retried",
+    "retried_with_backoff",
+    "schema_problems",
+    "signature_problems",
+]
 
 
 def context_value(cb: ReceivedCallback, v2_name: str, v1_name: str) -> str | None:
@@ -116,3 +132,29 @@ def schema_problems(
         where = f" (at {exc.path})" if exc.path and exc.path not in exc.message else ""
         return [exc.message + where]
     return []
+
+
+def retried_with_backoff(
+    arrivals: Sequence[float], options: RunOptions, evidence: list[Exchange]
+) -> Verdict:
+    """PASS when a message refused with 503 (first arrival) came again, after a backoff."""
+    window, least = options.retry_window, options.min_retry_delay
+    if len(arrivals) < 2:
+        return failed(f"no retry within {window:g}s after our 503", evidence)
+    delay = arrivals[1] - arrivals[0]
+    if delay < least:
+        return failed(
+            f"retried after {delay * 1000:.0f} ms: no backoff (at least {least:g}s expected)",
+            evidence,
+        )
+    return passed(f"retried {delay * 1000:.0f} ms after our 503", evidence)
+
+
+def not_retried(
+    what: str, arrivals: Sequence[float], options: RunOptions, evidence: list[Exchange]
+) -> Verdict:
+    """PASS when ``what`` (e.g. "the callback"), refused with 400, did not come again."""
+    if len(arrivals) > 1:
+        delay = arrivals[1] - arrivals[0]
+        return failed(f"{what} refused with 400 came again {delay * 1000:.0f} ms later", evidence)
+    return passed(f"not sent again within {options.retry_window:g}s after our 400", evidence)

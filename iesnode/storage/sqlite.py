@@ -10,12 +10,13 @@
 * a ``schema_version`` table; :data:`_MIGRATIONS` are applied in order on open, and a
   file written by a newer iesnode is refused instead of being misread.
 
-The standard-library driver is blocking, so every statement runs on one dedicated
-worker thread that owns the only connection (statements are serialised without a
-lock). The file is in WAL mode with ``synchronous=FULL``: a ``put`` that returned is
-on disk. A ``put`` reads the previous version and inserts the next one inside one
-``BEGIN IMMEDIATE`` transaction, so versions stay unique even when several stores or
-processes share the file (SQLite's write lock orders them; ``busy_timeout`` waits).
+The standard-library driver is blocking, so every statement runs on one dedicated worker
+thread that owns the only connection (:mod:`iesnode.storage.sqlite_thread`, statements
+serialised without a lock). The file is in WAL mode with ``synchronous=FULL``: a ``put``
+that returned is on disk. A ``put`` reads the previous version and inserts the next one
+inside one ``BEGIN IMMEDIATE`` transaction, so versions stay unique even when several
+stores or processes share the file (SQLite's write lock orders them; ``busy_timeout``
+waits).
 As in :class:`iesnode.storage.records.MemoryRecordStore`, ``written_at`` is
 ``max(at, previous written_at)`` so that version order and time order agree.
 
@@ -25,11 +26,8 @@ version may still be written.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -37,6 +35,7 @@ import structlog
 
 from iesnode.errors import ConfigError
 from iesnode.interfaces import RecordVersion
+from iesnode.storage.sqlite_thread import SqliteThread, transaction
 
 __all__ = ["SqliteRecordStore"]
 
@@ -93,11 +92,9 @@ _Row = tuple[str, str, int, bytes, str, float]
 class SqliteRecordStore:
     """Versioned records in one SQLite file; open with :meth:`open`, end with :meth:`aclose`."""
 
-    def __init__(self, connection: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
-        """Wrap a connection created on ``executor``'s only thread (use :meth:`open`)."""
-        self._connection = connection
-        self._executor = executor
-        self._closed = False
+    def __init__(self, db: SqliteThread) -> None:
+        """Wrap the opened file (use :meth:`open`)."""
+        self._db = db
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteRecordStore:
@@ -105,25 +102,21 @@ class SqliteRecordStore:
 
         Raises ``ConfigError`` when the file's schema is newer than this code knows.
         """
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iesnode-sqlite")
-        loop = asyncio.get_running_loop()
-        try:
-            connection = await loop.run_in_executor(executor, _connect, path, busy_timeout)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
+        db = await SqliteThread.open(
+            path, busy_timeout, "record store", _migrate, thread_name="iesnode-sqlite"
+        )
         log.info("record_store_opened", path=str(path), schema_version=_SCHEMA_VERSION)
-        return cls(connection, executor)
+        return cls(db)
 
     async def put(self, kind: str, key: str, data: bytes, *, actor: str, at: float) -> int:
         """Append a new version of ``(kind, key)``; return its version number (1 first)."""
         if not math.isfinite(at):
             raise ValueError(f"record write time must be a finite epoch, not {at!r}")
-        return await self._run(_append, kind, key, bytes(data), actor, at)
+        return await self._db.run(transaction, _append, kind, key, bytes(data), actor, at)
 
     async def get(self, kind: str, key: str, *, as_on: float | None = None) -> RecordVersion | None:
         """The latest version written at or before ``as_on`` (default: the latest), or None."""
-        rows = await self._run(_query, _GET, (kind, key, _bound(as_on)))
+        rows = await self._db.run(_query, _GET, (kind, key, _bound(as_on)))
         return _version(rows[0]) if rows else None
 
     async def scan(
@@ -133,7 +126,7 @@ class SqliteRecordStore:
 
         Ordered by key; keys with no version at ``as_on`` are left out.
         """
-        rows = await self._run(
+        rows = await self._db.run(
             _query,
             _SCAN,
             (kind, prefix, len(prefix), prefix, _bound(as_on), kind),
@@ -142,25 +135,12 @@ class SqliteRecordStore:
 
     async def history(self, kind: str, key: str) -> list[RecordVersion]:
         """Every version of ``(kind, key)``, oldest first."""
-        rows = await self._run(_query, _HISTORY, (kind, key))
+        rows = await self._db.run(_query, _HISTORY, (kind, key))
         return [_version(row) for row in rows]
 
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; closing twice is harmless."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._connection.close)
-        finally:
-            self._executor.shutdown(wait=False)
-
-    async def _run(self, func: Callable[..., _T], *args: object) -> _T:
-        """Run ``func(connection, *args)`` on the store's thread."""
-        if self._closed:
-            raise RuntimeError("record store is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, func, self._connection, *args)
+        await self._db.aclose()
 
 
 def _bound(as_on: float | None) -> float:
@@ -174,62 +154,32 @@ def _version(row: _Row) -> RecordVersion:
     )
 
 
-def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """Open ``path`` in WAL mode and bring its schema up to :data:`_SCHEMA_VERSION`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-    try:
-        mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise ConfigError(f"record store {path}: SQLite refused WAL journal mode ({mode})")
-        connection.execute("PRAGMA synchronous=FULL")
-        _migrate(connection, path)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    """Apply the migrations the file lacks, in one transaction."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        current = int(row[0] or 0)
-        if current > _SCHEMA_VERSION:
-            raise ConfigError(
-                f"record store {path} has schema version {current}; this iesnode knows"
-                f" up to {_SCHEMA_VERSION}"
-            )
-        for statements in _MIGRATIONS[current:]:
-            for statement in statements:
-                connection.execute(statement)
-        if current < _SCHEMA_VERSION:
-            connection.execute("DELETE FROM schema_version")
-            connection.execute("INSERT INTO schema_version VALUES (?)", (_SCHEMA_VERSION,))
-            log.info("record_store_migrated", path=str(path), schema_from=current)
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
+    """Apply the migrations the file lacks (run in one transaction by :func:`open_wal`)."""
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    current = int(row[0] or 0)
+    if current > _SCHEMA_VERSION:
+        raise ConfigError(
+            f"record store {path} has schema version {current}; this iesnode knows"
+            f" up to {_SCHEMA_VERSION}"
+        )
+    for statements in _MIGRATIONS[current:]:
+        for statement in statements:
+            connection.execute(statement)
+    if current < _SCHEMA_VERSION:
+        connection.execute("DELETE FROM schema_version")
+        connection.execute("INSERT INTO schema_version VALUES (?)", (_SCHEMA_VERSION,))
+        log.info("record_store_migrated", path=str(path), schema_from=current)
 
 
 def _append(
     connection: sqlite3.Connection, kind: str, key: str, data: bytes, actor: str, at: float
 ) -> int:
-    """Insert the next version of ``(kind, key)`` under SQLite's write lock."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        row = connection.execute(_LATEST, (kind, key)).fetchone()
-        version, written_at = (1, at) if row is None else (row[0] + 1, max(at, row[1]))
-        connection.execute(_INSERT, (kind, key, version, data, actor, written_at))
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
+    """Insert the next version of ``(kind, key)`` (in a :func:`transaction`: the write lock)."""
+    row = connection.execute(_LATEST, (kind, key)).fetchone()
+    version, written_at = (1, at) if row is None else (row[0] + 1, max(at, row[1]))
+    connection.execute(_INSERT, (kind, key, version, data, actor, written_at))
     return int(version)
 
 

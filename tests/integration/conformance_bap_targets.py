@@ -19,7 +19,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from aiohttp import web
 
@@ -28,9 +27,8 @@ from iesnode.conformance.target import TargetProfile
 from iesnode.errors import AuthError, ProtocolError, RequestRejected, UnknownAction
 from iesnode.http.transport import AiohttpTransport
 from iesnode.model.envelope import Dialect, Envelope
-from iesnode.protocol.acks import ack_body
 from iesnode.protocol.actions import canonical, is_callback
-from iesnode.protocol.dialects import detect_dialect, write_envelope
+from iesnode.protocol.dialects import write_envelope
 from iesnode.protocol.roles.envelopes import join_url, request_context
 from iesnode.protocol.signing import (
     Signer,
@@ -40,10 +38,15 @@ from iesnode.protocol.signing import (
 )
 from iesnode.registry.client import RegistryClient
 from iesnode.testing import generate_signing_key
+from tests.integration.conformance_broken import (
+    ack_response,
+    check_times,
+    compact_json,
+    guarded,
+    serve,
+)
 
 __all__ = ["BapFlaw", "BrokenBap"]
-
-SKEW = 5.0
 
 
 class BapFlaw(StrEnum):
@@ -66,10 +69,6 @@ class BapFlaw(StrEnum):
     NO_RETRY = "never-retries-on-503"
     RETRIES_ON_400 = "retries-after-400"
     CANNOT_SEND = "trigger-fails"
-
-
-def _dumps(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass
@@ -102,13 +101,7 @@ class BrokenBap:
 
     async def start(self) -> BrokenBap:
         """Serve the on_* endpoints on a free loopback port."""
-        app = web.Application()
-        app.router.add_post("/{action}", self._endpoint)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve(self._endpoint)
         return self
 
     async def aclose(self) -> None:
@@ -141,7 +134,7 @@ class BrokenBap:
         if BapFlaw.WRONG_BAP_ID in self.flaws:
             doc["context"]["bapId"] = "someone-else.example"
         self._pending[ctx.message_id] = now + self.ttl
-        return ctx.message_id, _dumps(doc)
+        return ctx.message_id, compact_json(doc)
 
     async def trigger(self, action: str, bpp_id: str, bpp_uri: str) -> None:
         """Send ``action`` to the BPP, retrying 5xx with backoff and never 4xx."""
@@ -166,46 +159,27 @@ class BrokenBap:
     # --- receiving callbacks ---
 
     def _answer(self, body: bytes, error: ProtocolError | None, status: int) -> web.Response:
-        try:
-            dialect = detect_dialect(json.loads(body))
-        except (ValueError, ProtocolError):
-            dialect = Dialect.V2
         headers = {}
         if status == 401 and BapFlaw.NO_WWW_AUTHENTICATE not in self.flaws:
             headers["WWW-Authenticate"] = f'Signature realm="{self.subscriber_id}"'
-        return web.Response(
-            status=status,
-            body=ack_body(dialect, error=error),
-            content_type="application/json",
-            headers=headers,
-        )
+        return ack_response(body, error, status, headers)
 
     async def _endpoint(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            return await self._accept(request, body)
-        except AuthError as exc:
-            return self._answer(body, exc, 401)
-        except ProtocolError as exc:
-            return self._answer(body, exc, exc.http_status)
+        return await guarded(request, self._accept, self._answer)
 
     async def _verify(self, value: str, body: bytes) -> str:
         """The signer's subscriber id, when ``value`` proves it signed ``body``."""
         if BapFlaw.TRUSTS_NO_ONE in self.flaws:
             raise AuthError("AUT_KEY_NOT_FOUND", "I trust no one")
         header = parse_authorization(value)
-        now = time.time()
-        if header.created > now + SKEW:
-            raise AuthError("AUT_SIGNATURE_NOT_YET_VALID", "created in the future")
-        if now > header.expires and BapFlaw.ACCEPTS_EXPIRED not in self.flaws:
-            raise AuthError("AUT_SIGNATURE_EXPIRED", "expired")
+        check_times(header, accepts_expired=BapFlaw.ACCEPTS_EXPIRED in self.flaws)
         found = await self._registry.lookup(header.subscriber_id, header.key_id)
         if found is None:
             raise AuthError("AUT_KEY_NOT_FOUND", "unknown key")
         signed = body
         if BapFlaw.RESERIALISES_BODY in self.flaws:
             with contextlib.suppress(ValueError):
-                signed = _dumps(json.loads(body))
+                signed = compact_json(json.loads(body))
         verify_signature(signed, header, load_verify_key(found.signing_public_key))
         return header.subscriber_id
 

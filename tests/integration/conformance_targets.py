@@ -26,7 +26,6 @@ from iesnode.errors import AuthError, ProtocolError, RequestRejected, UnknownAct
 from iesnode.http.transport import AiohttpTransport
 from iesnode.model.envelope import Dialect, utc_timestamp
 from iesnode.model.subscriber import Role, Subscriber
-from iesnode.protocol.acks import ack_body
 from iesnode.protocol.actions import canonical, is_callback, wire_name
 from iesnode.protocol.dialects import detect_dialect
 from iesnode.protocol.roles.envelopes import join_url
@@ -39,10 +38,15 @@ from iesnode.protocol.signing import (
 )
 from iesnode.registry.client import RegistryClient
 from iesnode.testing import generate_signing_key
+from tests.integration.conformance_broken import (
+    ack_response,
+    check_times,
+    compact_json,
+    guarded,
+    serve,
+)
 
 __all__ = ["BrokenBpp", "Flaw"]
-
-SKEW = 5
 
 
 class Flaw(StrEnum):
@@ -66,10 +70,6 @@ class Flaw(StrEnum):
     NO_RETRY = "no-retry-on-503"
     IMMEDIATE_RETRY = "retry-without-backoff"
     RETRIES_ON_400 = "retries-after-400"
-
-
-def _dumps(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _result(action: str, dialect: Dialect) -> dict[str, Any]:
@@ -116,13 +116,7 @@ class BrokenBpp:
 
     async def start(self) -> BrokenBpp:
         """Serve on a free loopback port."""
-        app = web.Application()
-        app.router.add_post("/{action}", self._endpoint)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve(self._endpoint)
         return self
 
     async def aclose(self) -> None:
@@ -135,21 +129,12 @@ class BrokenBpp:
         await self._transport.aclose()
 
     def _answer(self, body: bytes, error: ProtocolError | None, status: int) -> web.Response:
-        try:
-            dialect = detect_dialect(json.loads(body))
-        except (ValueError, ProtocolError):
-            dialect = Dialect.V2
         headers = {}
         if status == 401 and Flaw.NO_WWW_AUTHENTICATE not in self.flaws:
             headers["WWW-Authenticate"] = f'Signature realm="{self.subscriber_id}"'
         if isinstance(error, AuthError) and error.gateway:
             headers = {"Proxy-Authenticate": f'Signature realm="{self.subscriber_id}"'}
-        return web.Response(
-            status=status,
-            body=ack_body(dialect, error=error),
-            content_type="application/json",
-            headers=headers,
-        )
+        return ack_response(body, error, status, headers)
 
     async def _key(self, header: SignatureHeader, gateway: bool) -> Subscriber:
         found = await self._registry.lookup(header.subscriber_id, header.key_id)
@@ -159,28 +144,18 @@ class BrokenBpp:
 
     async def _verify(self, value: str, body: bytes, *, gateway: bool = False) -> Subscriber:
         header = parse_authorization(value, gateway=gateway)
-        now = time.time()
-        if header.created > now + SKEW:
-            raise AuthError("AUT_SIGNATURE_NOT_YET_VALID", "created in the future")
-        if now > header.expires and Flaw.ACCEPTS_EXPIRED not in self.flaws:
-            raise AuthError("AUT_SIGNATURE_EXPIRED", "expired")
+        check_times(header, accepts_expired=Flaw.ACCEPTS_EXPIRED in self.flaws)
         sender = await self._key(header, gateway)
         signed = body
         if Flaw.RESERIALISES_BODY in self.flaws:
             with contextlib.suppress(ValueError):
-                signed = _dumps(json.loads(body))
+                signed = compact_json(json.loads(body))
         key = load_verify_key(sender.signing_public_key)
         verify_signature(signed, header, key, gateway=gateway)
         return sender
 
     async def _endpoint(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            return await self._accept(request, body)
-        except AuthError as exc:
-            return self._answer(body, exc, 401)
-        except ProtocolError as exc:
-            return self._answer(body, exc, exc.http_status)
+        return await guarded(request, self._accept, self._answer)
 
     async def _accept(self, request: web.Request, body: bytes) -> web.Response:
         action = canonical(request.match_info["action"])
@@ -238,7 +213,7 @@ class BrokenBpp:
             ctx["messageId" if v2 else "message_id"] = str(uuid.uuid4())
         if Flaw.INVALID_CALLBACK_SCHEMA in self.flaws:
             del ctx["bppUri" if v2 else "bpp_uri"]
-        return _dumps({"context": ctx, "message": _result(action, dialect)})
+        return compact_json({"context": ctx, "message": _result(action, dialect)})
 
     async def _call_back(
         self, action: str, dialect: Dialect, doc: dict[str, Any], reply_to: str

@@ -51,6 +51,7 @@ __all__ = [
     "node_process",
     "post",
     "signed_headers",
+    "subscriber",
     "toml",
     "v1_context",
     "v2_context",
@@ -339,3 +340,14 @@ def node_process(args: list[str]) -> Iterator[subprocess.Popen[str]]:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def subscriber(sid: str, role: Role, url: str, public: str) -> dict[str, Any]:
+    """A static-directory entry as it appears in a TOML config."""
+    return {
+        "subscriber_id": sid,
+        "key_id": "k1",
+        "url": url,
+        "role": role.value,
+        "signing_public_key": public,
+    }

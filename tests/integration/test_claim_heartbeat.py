@@ -34,7 +34,7 @@ from iesnode.registry.static import StaticDirectory
 from iesnode.settings import load_settings
 from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
 from iesnode.testing import generate_signing_key
-from tests.integration.helpers import CallbackSink, node_process, toml
+from tests.integration.helpers import CallbackSink, node_process, subscriber, toml
 from tests.redis_server import free_port
 
 HERE = Path(__file__).parent
@@ -160,17 +160,6 @@ async def test_worker_shut_down_mid_job_stops_renewing_its_claim(sink: CallbackS
     assert asyncio.all_tasks() == {asyncio.current_task()}
     await asyncio.sleep(CLAIM_AFTER + 0.1)
     assert [e.entry_id for e in await outbox.take("w2", 10, 0)] == [entry_id]
-
-
-def subscriber(sid: str, role: Role, url: str, public: str) -> dict[str, Any]:
-    """A static-directory entry as it appears in a TOML config."""
-    return {
-        "subscriber_id": sid,
-        "key_id": "k1",
-        "url": url,
-        "role": role.value,
-        "signing_public_key": public,
-    }
 
 
 def bpp_node(key: str, redis_url: str, consumer: str, directory: StaticDirectory) -> Node:

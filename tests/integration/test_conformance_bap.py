@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from iesnode.conformance.messages import request_message
-from iesnode.conformance.model import Level, Outcome, Report
+from iesnode.conformance.model import Level, Outcome
 from iesnode.conformance.options import RunOptions, Trigger
 from iesnode.conformance.runner import run_conformance
 from iesnode.conformance.target import TargetProfile
@@ -29,6 +29,7 @@ from iesnode.protocol.roles.bap import Peer
 from iesnode.settings import load_settings
 from iesnode.testing import generate_signing_key
 from tests.integration.conformance_bap_targets import BapFlaw, BrokenBap
+from tests.integration.conformance_broken import failures, signature_401
 from tests.redis_server import free_port
 
 
@@ -42,11 +43,6 @@ def fast(target: TargetProfile, port: int, **changes: Any) -> RunOptions:
         retry_window=0.3,
     )
     return replace(options, **changes)
-
-
-def failures(report: Report) -> set[str]:
-    """Ids of checks that failed or could not run."""
-    return {r.check.id for r in report.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
 
 
 async def start_iesnode_bap(port: int, dialect: Dialect) -> tuple[Node, TargetProfile, Trigger]:
@@ -106,19 +102,7 @@ async def test_iesnode_bap_passes_every_check(suite_port: int, dialect: Dialect)
     assert report.exit_code == 0
 
 
-SIGNATURE_401 = {
-    f"bap.callback.{name}"
-    for name in (
-        "tampered-body",
-        "equivalent-body",
-        "other-key",
-        "missing",
-        "garbled",
-        "expired",
-        "future",
-        "sender-mismatch",
-    )
-}
+SIGNATURE_401 = signature_401("bap.callback")
 
 BROKEN: dict[BapFlaw | None, set[str]] = {
     None: set(),

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from iesnode.conformance.model import Level, Outcome, Report
+from iesnode.conformance.model import Level, Outcome
 from iesnode.conformance.options import DEFAULT_ACTIONS, RunOptions
 from iesnode.conformance.runner import run_conformance
 from iesnode.conformance.target import TargetProfile
@@ -23,6 +23,7 @@ from iesnode.model.envelope import Dialect
 from iesnode.node import Node, build
 from iesnode.settings import load_settings
 from iesnode.testing import generate_signing_key
+from tests.integration.conformance_broken import failures, signature_401
 from tests.integration.conformance_targets import BrokenBpp, Flaw
 from tests.redis_server import free_port
 
@@ -39,29 +40,12 @@ def fast(target: TargetProfile, port: int, **changes: Any) -> RunOptions:
     return replace(options, **changes)
 
 
-SIGNATURE_401 = {
-    f"bpp.sig.{name}"
-    for name in (
-        "tampered-body",
-        "equivalent-body",
-        "other-key",
-        "missing",
-        "garbled",
-        "expired",
-        "future",
-        "sender-mismatch",
-    )
-}
+SIGNATURE_401 = signature_401("bpp.sig")
 
 
 def flow(aspect: str) -> set[str]:
     """The flow check ``aspect`` of every default action."""
     return {f"bpp.flow.{action}.{aspect}" for action in DEFAULT_ACTIONS}
-
-
-def failures(report: Report) -> set[str]:
-    """Ids of checks that failed or could not run."""
-    return {r.check.id for r in report.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
 
 
 async def start_iesnode_bpp(registry: dict[str, Any]) -> tuple[Node, TargetProfile]:

@@ -13,23 +13,12 @@ from iesnode.protocol.roles.bap import Peer
 from iesnode.registry.static import StaticDirectory
 from iesnode.settings import load_settings
 from iesnode.testing import generate_signing_key
-from tests.integration.helpers import node_process, toml
+from tests.integration.helpers import node_process, subscriber, toml
 from tests.redis_server import free_port
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 ORDER = {"contract": {"commitments": [{"id": "c1"}]}}
-
-
-def subscriber(sid: str, role: Role, url: str, public: str) -> dict[str, Any]:
-    """A static-directory entry as it appears in a TOML config."""
-    return {
-        "subscriber_id": sid,
-        "key_id": "k1",
-        "url": url,
-        "role": role.value,
-        "signing_public_key": public,
-    }
 
 
 def in_process_node(settings: dict[str, Any], peers: list[dict[str, Any]]) -> Node:

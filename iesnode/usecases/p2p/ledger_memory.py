@@ -26,14 +26,13 @@ from iesnode.usecases.p2p.ledger_chain import (
 from iesnode.usecases.p2p.ledger_rules import (
     Outcome,
     ReadFilter,
-    batch_error,
     batch_items,
     decide_put,
     decide_record,
+    put_each,
 )
 from iesnode.usecases.p2p.ledger_types import (
     ChainReport,
-    LedgerError,
     TradeStatus,
     ValidationMetric,
 )
@@ -68,13 +67,8 @@ class MemoryLedger:
         batch = batch_items(trades)
         now = self._now()
         mark = (len(self._rows), dict(self._latest), dict(self._refs))
-        results = []
         try:
-            for trade in batch:
-                try:
-                    results.append(self._put(trade, writer, now))
-                except LedgerError as exc:
-                    raise batch_error(exc, trade) from None
+            results = put_each(batch, lambda trade: self._put(trade, writer, now))
         except BaseException:
             del self._rows[mark[0] :]
             self._latest, self._refs = mark[1], mark[2]

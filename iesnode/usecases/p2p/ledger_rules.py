@@ -15,7 +15,7 @@ Decisions this module makes where the API leaves room:
   trade under its own reference) returns the stored record without a new row;
 * platforms may change a trade only while both DISCOM statuses are PENDING or CONFIRMED;
 * a batch (``put_many``) applies :func:`decide_put` to its trades in order inside one
-  write transaction; the first refusal (:func:`batch_error` names its order item) undoes
+  write transaction; the first refusal (:func:`put_each` names its order item) undoes
   the whole batch;
 * ``record`` merges metrics by type (a new value replaces the same type, others stay)
   and is refused once that side is COMPLETED or CANCELLED_* (a repeat of the stored
@@ -25,10 +25,10 @@ Decisions this module makes where the API leaves room:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from iesnode.usecases.p2p.ledger import Side, TradeInput, TradeRecord
 from iesnode.usecases.p2p.ledger_types import (
@@ -48,10 +48,10 @@ __all__ = [
     "CLOSED_STATUSES",
     "Outcome",
     "ReadFilter",
-    "batch_error",
     "batch_items",
     "decide_put",
     "decide_record",
+    "put_each",
 ]
 
 CLOSED_STATUSES = frozenset(
@@ -62,6 +62,8 @@ CLOSED_STATUSES = frozenset(
     }
 )
 """Side statuses after which a DISCOM may no longer change its side."""
+
+_R = TypeVar("_R")
 
 _METRIC_ORDER = {kind: index for index, kind in enumerate(MetricType)}
 
@@ -128,10 +130,19 @@ def batch_items(trades: object) -> list[TradeInput]:
     return list(trades)
 
 
-def batch_error(exc: LedgerError, trade: TradeInput) -> LedgerError:
-    """``exc`` (a refused item of a ``put_many`` batch) naming the order item it refused."""
-    message = f"order item {trade.order_item_id!r}: {exc.message}; nothing was written"
-    return LedgerError(exc.code, message, path=exc.path)
+def put_each(trades: Sequence[TradeInput], put: Callable[[TradeInput], _R]) -> list[_R]:
+    """``put`` each trade of a batch in order; a refusal is re-raised naming its order item.
+
+    The caller undoes what the batch wrote (its transaction, or its snapshot).
+    """
+    results = []
+    for trade in trades:
+        try:
+            results.append(put(trade))
+        except LedgerError as exc:
+            message = f"order item {trade.order_item_id!r}: {exc.message}; nothing was written"
+            raise LedgerError(exc.code, message, path=exc.path) from None
+    return results
 
 
 def decide_record(

@@ -11,13 +11,13 @@ API"; DESIGN.md §3: SQLite is the embedded default for durable records). Layout
   produced (the idempotency index);
 * triggers refuse ``UPDATE`` and ``DELETE`` on both tables.
 
-As in :mod:`iesnode.storage.sqlite` (file set-up in :mod:`.ledger_sqlite_schema`), one
-worker thread owns the only connection (WAL, ``synchronous=FULL``) and runs the
-statements of :mod:`.ledger_sqlite_ops`. Each write (``put_many``: the whole batch) reads
-the trades' latest versions and references, decides (:mod:`.ledger_rules`) and appends
-inside one ``BEGIN IMMEDIATE`` transaction, so concurrent writers (tasks or processes
-sharing the file) are ordered by SQLite's write lock and any failure rolls the whole
-write back: never a half-written trade.
+As in :mod:`iesnode.storage.sqlite` (:mod:`iesnode.storage.sqlite_thread`; the schema in
+:mod:`.ledger_sqlite_schema`), one worker thread owns the only connection (WAL,
+``synchronous=FULL``) and runs the statements of :mod:`.ledger_sqlite_ops`. Each write
+(``put_many``: the whole batch) reads the trades' latest versions and references,
+decides (:mod:`.ledger_rules`) and appends inside one ``BEGIN IMMEDIATE`` transaction,
+so concurrent writers (tasks or processes sharing the file) are ordered by SQLite's
+write lock and any failure rolls the whole write back: never a half-written trade.
 
 Tampering: every row a read or write touches is checked (its digest, and its links to
 the rows before and after it); a failure raises ``LEDGER_TAMPERED``. :meth:`verify`
@@ -28,10 +28,7 @@ are caught the same way, except a removed tail or a fully recomputed suffix
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +37,7 @@ import structlog
 
 from iesnode.clock import SystemClock
 from iesnode.interfaces import Clock
+from iesnode.storage.sqlite_thread import SqliteThread, transaction
 from iesnode.usecases.p2p.ledger import Side, TradeInput, TradeRecord
 from iesnode.usecases.p2p.ledger_rules import ReadFilter, batch_items
 from iesnode.usecases.p2p.ledger_sqlite_ops import (
@@ -49,7 +47,7 @@ from iesnode.usecases.p2p.ledger_sqlite_ops import (
     record_trade,
     walk_chain,
 )
-from iesnode.usecases.p2p.ledger_sqlite_schema import connect, transaction
+from iesnode.usecases.p2p.ledger_sqlite_schema import migrate
 from iesnode.usecases.p2p.ledger_types import ChainReport, TradeStatus, ValidationMetric
 
 __all__ = ["SqliteLedger"]
@@ -62,34 +60,26 @@ _T = TypeVar("_T")
 class SqliteLedger:
     """The trade ledger in one SQLite file; open with :meth:`open`, end with :meth:`aclose`."""
 
-    def __init__(
-        self, connection: sqlite3.Connection, executor: ThreadPoolExecutor, clock: Clock
-    ) -> None:
-        """Wrap a connection created on ``executor``'s only thread (use :meth:`open`)."""
-        self._connection = connection
-        self._executor = executor
+    def __init__(self, db: SqliteThread, clock: Clock) -> None:
+        """Wrap the opened file (use :meth:`open`)."""
+        self._db = db
         self._clock = clock
-        self._closed = False
 
     @classmethod
     async def open(
         cls, path: Path, *, clock: Clock | None = None, busy_timeout: float = 5.0
     ) -> SqliteLedger:
         """Open (creating it and its directory if needed) the ledger at ``path``."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iesnode-ledger")
-        loop = asyncio.get_running_loop()
-        try:
-            connection = await loop.run_in_executor(executor, connect, path, busy_timeout)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
+        db = await SqliteThread.open(
+            path, busy_timeout, "ledger", migrate, thread_name="iesnode-ledger"
+        )
         log.info("ledger_opened", path=str(path))
-        return cls(connection, executor, clock or SystemClock())
+        return cls(db, clock or SystemClock())
 
     async def put(self, trade: TradeInput, *, writer: str) -> TradeRecord:
         """See :meth:`TradeLedger.put <iesnode.usecases.p2p.ledger.TradeLedger.put>`."""
         now = datetime.fromtimestamp(self._clock.now(), UTC)
-        record, written = await self._run(transaction, put_trade, trade, writer, now)
+        record, written = await self._db.run(transaction, put_trade, trade, writer, now)
         return _logged(record, written, writer)
 
     async def put_many(self, trades: Sequence[TradeInput], *, writer: str) -> list[TradeRecord]:
@@ -100,7 +90,7 @@ class SqliteLedger:
         """
         batch = batch_items(trades)
         now = datetime.fromtimestamp(self._clock.now(), UTC)
-        results = await self._run(transaction, put_trades, batch, writer, now)
+        results = await self._db.run(transaction, put_trades, batch, writer, now)
         return [_logged(record, written, writer) for record, written in results]
 
     async def record(
@@ -116,7 +106,7 @@ class SqliteLedger:
         """See :meth:`TradeLedger.record <iesnode.usecases.p2p.ledger.TradeLedger.record>`."""
         key = (transaction_id, order_item_id)
         args = (key, writer, tuple(metrics), status, side)
-        record, written = await self._run(transaction, record_trade, *args)
+        record, written = await self._db.run(transaction, record_trade, *args)
         return _logged(record, written, writer)
 
     async def get(
@@ -130,29 +120,17 @@ class SqliteLedger:
     ) -> list[TradeRecord]:
         """See :meth:`TradeLedger.get <iesnode.usecases.p2p.ledger.TradeLedger.get>`."""
         wanted = ReadFilter.of(reader, transaction_id, discom_id, delivery_from, delivery_to)
-        return await self._run(read_latest, wanted)
+        return await self._db.run(read_latest, wanted)
 
     async def verify(self) -> ChainReport:
         """Walk every row in ``seq`` order (see :class:`~.ledger_chain.ChainWalker`)."""
-        report = await self._run(walk_chain)
+        report = await self._db.run(walk_chain)
         log.info("ledger_verified", ok=report.ok, rows=report.rows, bad=report.first_bad_row)
         return report
 
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; closing twice is harmless."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._connection.close)
-        finally:
-            self._executor.shutdown(wait=False)
-
-    async def _run(self, func: Callable[..., _T], *args: object) -> _T:
-        if self._closed:
-            raise RuntimeError("ledger is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, func, self._connection, *args)
+        await self._db.aclose()
 
 
 def _logged(record: TradeRecord, written: bool, writer: str) -> TradeRecord:

@@ -4,7 +4,7 @@ The table layout and the reasons for it are in :mod:`.ledger_sqlite`; the rules 
 write in :mod:`.ledger_rules` (``research/energy-domain.md`` §2.2, "Ledger API"). Every
 function takes the worker thread's connection. The writes (:func:`put_trade`,
 :func:`put_trades`, :func:`record_trade`) must run inside
-:func:`~.ledger_sqlite_schema.transaction` (one ``BEGIN IMMEDIATE``): they read the
+:func:`~iesnode.storage.sqlite_thread.transaction` (one ``BEGIN IMMEDIATE``): they read the
 latest versions, decide and append, and raise to have the transaction rolled back, so a
 refused item of a batch leaves nothing of the batch behind.
 """
@@ -26,13 +26,12 @@ from iesnode.usecases.p2p.ledger_chain import (
 from iesnode.usecases.p2p.ledger_rules import (
     Outcome,
     ReadFilter,
-    batch_error,
     decide_put,
     decide_record,
+    put_each,
 )
 from iesnode.usecases.p2p.ledger_types import (
     ChainReport,
-    LedgerError,
     TradeStatus,
     ValidationMetric,
 )
@@ -147,13 +146,7 @@ def put_trades(
     connection: sqlite3.Connection, trades: list[TradeInput], writer: str, now: datetime
 ) -> list[tuple[TradeRecord, bool]]:
     """:func:`put_trade` for each trade in order; the first refusal names its order item."""
-    results = []
-    for trade in trades:
-        try:
-            results.append(put_trade(connection, trade, writer, now))
-        except LedgerError as exc:
-            raise batch_error(exc, trade) from None
-    return results
+    return put_each(trades, lambda trade: put_trade(connection, trade, writer, now))
 
 
 def record_trade(

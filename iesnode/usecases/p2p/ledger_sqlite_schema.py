@@ -10,13 +10,12 @@ timeout so writers sharing the file wait for SQLite's write lock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from iesnode.errors import ConfigError
 
-__all__ = ["connect", "transaction"]
+__all__ = ["migrate"]
 
 _T = TypeVar("_T")
 
@@ -48,23 +47,7 @@ _SCHEMA: Final = (
 _SCHEMA_VERSION: Final = 1
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """Open ``path`` (creating it and its directory) in WAL mode with the current schema."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-    try:
-        mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise ConfigError(f"ledger {path}: SQLite refused WAL journal mode ({mode})")
-        connection.execute("PRAGMA synchronous=FULL")
-        transaction(connection, _migrate, path)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+def migrate(connection: sqlite3.Connection, path: Path) -> None:
     """Create the schema in a new file; refuse a file written by a newer iesnode."""
     connection.execute("CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)")
     current = int(connection.execute("SELECT MAX(version) FROM ledger_schema").fetchone()[0] or 0)
@@ -74,16 +57,3 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
         for statement in _SCHEMA:
             connection.execute(statement)
         connection.execute("INSERT INTO ledger_schema VALUES (?)", (_SCHEMA_VERSION,))
-
-
-def transaction(connection: sqlite3.Connection, func: Callable[..., _T], *args: Any) -> _T:
-    """Run ``func(connection, *args)`` in one ``BEGIN IMMEDIATE`` transaction."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        result = func(connection, *args)
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    return result

@@ -13,15 +13,13 @@ delivery ends, so the unsolicited ``on_update`` of a curtailment is accepted hou
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from iesnode.errors import ClientError
 from iesnode.interfaces import PendingRequest
-from iesnode.model.envelope import Envelope
 from iesnode.model.subscriber import Role, SubscriberQuery
 from iesnode.protocol.roles.bap import Peer
-from iesnode.protocol.roles.bap_client import BapClient, BapProfile
+from iesnode.protocol.roles.bap_client import BapClient
 from iesnode.protocol.roles.bpp import HandlerRegistry
 
 if TYPE_CHECKING:
@@ -58,39 +56,7 @@ async def peer(node: Node, subscriber_id: str) -> Peer:
 
 def bap_client(node: Node, *, network_id: str | None = None) -> BapClient:
     """A BAP client of ``node``; ``network_id`` replaces the node's own in the contexts."""
-    if not node.public_url:
-        raise RuntimeError("start the node before using its BAP client")
-    net = node.settings.network
-    profile = BapProfile(
-        public_url=node.public_url,
-        dialect=net.dialect,
-        network_id=net.network_id,
-        domain=net.domain,
-        city=net.city,
-        country=net.country,
-        gateway_url=net.gateway_url,
-        request_ttl=net.request_ttl,
-        request_timeout=node.settings.delivery.timeout,
-        request_attempts=net.request_attempts,
-    )
-    if network_id is not None:
-        profile = replace(profile, network_id=network_id)
-
-    async def outbound(envelope: Envelope) -> None:
-        if node.network_policy is not None:
-            sender = node.signer.subscriber_id
-            await node.network_policy.check(envelope, direction="outbound", sender=sender)
-
-    return BapClient(
-        signer=node.signer,
-        profile=profile,
-        inbox=node.inbox,
-        receiver=node.receiver,
-        transport=node.transport,
-        directory=node.directory,
-        clock=node.clock,
-        outbound_check=outbound,
-    )
+    return node.bap_client(network_id=network_id)
 
 
 async def follow(node: Node, transaction_id: str, until: float) -> None:
