@@ -4,11 +4,11 @@ Like OPA's decision log, every evaluation is recorded with a fresh decision id, 
 pack id and revision it was evaluated against, the entrypoint, a digest of the
 input, the outcome and the violated rules; the decision id is what a NACK cites.
 
-The input digest is SHA-256 over the RFC 8785 (JCS) canonical form of the input,
-so it does not depend on key order or whitespace. One extension: integers beyond
-JCS's exact range (±(2**53 - 1), e.g. ``now_ns``) are written as their exact
-decimal digits instead of failing (JCS would need them as IEEE doubles, which
-would lose digits).
+The input digest is SHA-256 over the RFC 8785 (JCS) canonical form of the input
+(:func:`iesnode.policy.canonical.canonical_json`), so it does not depend on key order
+or whitespace. One extension: integers beyond JCS's exact range (±(2**53 - 1), e.g.
+``now_ns``) are written as their exact decimal digits instead of failing (JCS would
+need them as IEEE doubles, which would lose digits).
 
 :class:`DecisionLog` appends to the ``RecordStore`` seam (kind ``policy-decision``,
 key = decision id) or, without a store, keeps the last ``capacity`` decisions in
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import secrets
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -31,6 +29,7 @@ import rfc8785
 import structlog
 
 from iesnode.interfaces import RecordStore
+from iesnode.policy.canonical import canonical_json
 from iesnode.policy.engine import Violation
 from iesnode.policy.errors import PolicyError
 
@@ -41,34 +40,17 @@ log = structlog.get_logger(__name__)
 DECISION_KIND = "policy-decision"
 """The ``RecordStore`` kind decisions are stored under."""
 
-_JCS_MAX_INT = 2**53 - 1
-
 
 def input_digest(value: Any) -> str:
     """Hex SHA-256 of the RFC 8785 canonical JSON of ``value`` (big integers kept exact).
 
     Raises ``PolicyError(POL_INPUT)`` for values JSON cannot carry (NaN, sets, ...).
     """
-    token = secrets.token_hex(16)
     try:
-        canonical = rfc8785.dumps(_mark_big_ints(value, token))
+        canonical = canonical_json(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise PolicyError("POL_INPUT", f"input cannot be canonicalised: {exc}") from exc
-    pattern = re.compile(rb'"' + token.encode() + rb':(-?[0-9]+)"')
-    return hashlib.sha256(pattern.sub(rb"\1", canonical)).hexdigest()
-
-
-def _mark_big_ints(value: Any, token: str) -> Any:
-    """A copy of ``value`` with integers beyond the JCS range as ``"<token>:<digits>"``."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and abs(value) > _JCS_MAX_INT:
-        return f"{token}:{value}"
-    if isinstance(value, Mapping):
-        return {key: _mark_big_ints(item, token) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_mark_big_ints(item, token) for item in value]
-    return value
+    return hashlib.sha256(canonical).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,14 @@ the engine, so input and data are checked to be plain JSON within int64 first
 (``POL_INPUT``); runtime errors come back as an error output without raising, and
 some engine faults as an "ok" output that is not JSON; both become ``POL_RUNTIME``.
 
+The input document is built by :func:`iesnode.policy.input_doc.input_document` (the
+same document as regopy's own conversion, in half the time).
+
 Thread-safety: a :class:`CompiledPolicy` owns one ``Interpreter`` whose input is
 state (``set_input`` then query), so :meth:`CompiledPolicy.evaluate` holds a lock
-for the set-and-query pair. Evaluation is synchronous and short (well under a
-millisecond for pack-sized policies), so calling it on the event loop is fine;
+for the set-and-query pair. A small policy evaluates in well under a millisecond; a
+realistic network pack takes milliseconds (``bench/RESULTS.md``, "Policy decisions"),
+which is why the network pipeline evaluates in a worker thread (regopy releases the GIL);
 for parallel evaluation compile one policy per thread.
 """
 
@@ -38,6 +42,7 @@ from regopy import (  # type: ignore[import-untyped]  # regopy ships no py.typed
 )
 
 from iesnode.policy.errors import PolicyError
+from iesnode.policy.input_doc import input_document
 from iesnode.policy.syntax import check_v1
 
 __all__ = ["CompiledPolicy", "Violation", "compile_policy", "violations"]
@@ -77,7 +82,7 @@ class CompiledPolicy:
         _check_json(input, "input")
         with self._lock:
             try:
-                self._interpreter.set_input(dict(input))
+                self._interpreter.set_input(input_document(dict(input)))
                 output = self._interpreter.query_bundle_entrypoint(self._bundle, entrypoint)
             except (RegoError, ValueError) as exc:  # ValueError: an "ok" output that is no JSON
                 raise PolicyError(

@@ -28,11 +28,10 @@ version_ok(version) if {
 violations contains violation("required-roles", msg) if {
 	is_trade
 	some role in limits.required_roles
-	count(role_participants(role)) == 0
-	present := [sprintf("%v=%v", [get(r, "role", null), get(r, "participantId", null)]) | some r in roles]
+	not role_named(role)
 	msg := sprintf(
 		"%v: no contractAttributes.roles entry with role %v names one of contract.participants %v (roles: %v)",
-		[action, role, sort(participant_ids), present],
+		[action, role, sort(participant_ids), roles_present],
 	)
 }
 
@@ -43,8 +42,9 @@ violations contains violation("required-roles", msg) if {
 #   - ref: intent.md#required-roles
 violations contains violation("required-roles", msg) if {
 	is_trade
-	some r in roles
-	not get(r, "role", null) in limits.known_roles
+	all_roles := roles
+	some r in all_roles
+	not known_roles[get(r, "role", null)]
 	msg := sprintf("%v: role %v of %v is not one of %v", [action, get(r, "role", null), get(r, "participantId", null), limits.known_roles])
 }
 
@@ -55,11 +55,15 @@ violations contains violation("required-roles", msg) if {
 #   - ref: intent.md#required-roles
 violations contains violation("required-roles", msg) if {
 	is_trade
-	some p in array.concat(buyers, sellers)
+	sides := array.concat(buyers, sellers)
+	some p in sides
 	meter := get(attrs(p), "meterId", null)
 	not non_empty_string(meter)
 	msg := sprintf("%v participant %v has no participantAttributes.meterId (got %v)", [side_of(p), p.id, meter])
 }
+
+# Every roles entry as "<role>=<participantId>" (for messages).
+roles_present := [sprintf("%v=%v", [get(r, "role", null), get(r, "participantId", null)]) | some r in roles]
 
 non_empty_string(s) if {
 	is_string(s)
@@ -83,30 +87,60 @@ violations contains violation("bap-bpp-participants", msg) if {
 	msg := sprintf("context.%v %v is not among the contract.participants ids %v", [key, id, sort(participant_ids)])
 }
 
-# Identifiers the separation rule looks at, as [where, attribute key, value].
-identifiers contains [sprintf("context.%v", [key]), key, id] if {
-	some key in ["bap_id", "bpp_id"]
-	id := input.context[key]
-}
+# Identifiers the separation rule looks at, as [where format, where arguments, attribute key,
+# value]: sprintf(format, arguments) says where the identifier sits.
+identifiers := identifiers_keyed(identifier_key_set)
 
-identifiers contains [sprintf("contract.participants[%d].id", [k]), "id", p.id] if some k, p in participants
+# The distinct identifier values that are test identifiers (each value tested once; no
+# member is false, so test_identifiers[id] holds exactly when is_test_identifier(id)).
+test_identifiers := {id | some id in identifier_values; is_test_identifier(id)}
 
-identifiers contains [sprintf("contract.participants[%d].participantAttributes.%v", [k, key]), key, id] if {
-	some k, p in participants
-	some key in limits.identifier_keys
-	id := attrs(p)[key]
-}
+identifier_values := {identifier[3] | some identifier in identifiers}
 
-identifiers contains [sprintf("contract.contractAttributes.roles[%d].participantId", [k]), "participantId", r.participantId] if {
-	some k, r in roles
-}
+# The identifiers that are consumer identifiers (what a test network checks).
+consumer_identifiers := identifiers_keyed(consumer_identifier_keys)
 
-identifiers contains [where, key, id] if {
-	some [cid, rid, r] in resources
-	some key in limits.identifier_keys
-	id := get(r, "resourceAttributes", {})[key]
-	where := sprintf("commitment %v resource %v resourceAttributes.%v", [cid, rid, key])
-}
+# Every key an identifier is read from.
+identifier_key_set := {"bap_id", "bpp_id", "id", "participantId"} | {key | some key in identifier_keys}
+
+# The identifiers read from a key in the set keys.
+identifiers_keyed(keys) := array.concat(
+	array.concat(
+		[["context.%v", [key], key, id] |
+			some key in ["bap_id", "bpp_id"]
+			keys[key]
+			id := input.context[key]
+		],
+		[["contract.participants[%d].id", [k], "id", id] |
+			keys.id
+			p := participants[k]
+			id := p.id
+		],
+	),
+	array.concat(
+		array.concat(
+			[["contract.participants[%d].participantAttributes.%v", [k, key], key, id] |
+				p := participants[k]
+				attributes := p.participantAttributes
+				some key in identifier_keys
+				keys[key]
+				id := attributes[key]
+			],
+			[["contract.contractAttributes.roles[%d].participantId", [k], "participantId", id] |
+				keys.participantId
+				r := roles[k]
+				id := r.participantId
+			],
+		),
+		[["commitment %v resource %v resourceAttributes.%v", [cid, rid, key], key, id] |
+			some [cid, rid, r] in resources
+			attributes := r.resourceAttributes
+			some key in identifier_keys
+			keys[key]
+			id := attributes[key]
+		],
+	),
+)
 
 # METADATA
 # title: Test and production identifiers kept apart
@@ -115,9 +149,11 @@ identifiers contains [where, key, id] if {
 #   - ref: intent.md#test-production-separation
 violations contains violation("test-production-separation", msg) if {
 	not is_test_network
-	some [where, _, id] in identifiers
-	is_test_identifier(id)
-	msg := sprintf("network %v is a production network but %v is the test identifier %v", [network_id, where, id])
+	all_identifiers := identifiers
+	some identifier in all_identifiers
+	id := identifier[3]
+	test_identifiers[id]
+	msg := sprintf("network %v is a production network but %v is the test identifier %v", [network_id, sprintf(identifier[0], identifier[1]), id])
 }
 
 # METADATA
@@ -127,8 +163,9 @@ violations contains violation("test-production-separation", msg) if {
 #   - ref: intent.md#test-production-separation
 violations contains violation("test-production-separation", msg) if {
 	is_test_network
-	some [where, key, id] in identifiers
-	key in limits.consumer_identifier_keys
+	all_identifiers := consumer_identifiers
+	some identifier in all_identifiers
+	id := identifier[3]
 	not is_test_identifier(id)
-	msg := sprintf("network %v is a test network but %v is the production identifier %v", [network_id, where, id])
+	msg := sprintf("network %v is a test network but %v is the production identifier %v", [network_id, sprintf(identifier[0], identifier[1]), id])
 }

@@ -1,83 +1,102 @@
 # The message fields the units and payload-type rules read, enumerated explicitly
 # (intent.md lists them). walk() over a contract costs ~150 ms in regopy 1.5.2, so the
-# sites are named instead; every "where" is built with sprintf, which regopy renders safely.
+# sites are named instead. Every "where" is a sprintf format and its arguments, rendered
+# (safely, by sprintf) only for a violation, and the bundles are read from each holder in
+# place rather than from a list of holders (regopy copies an object put into a new
+# collection deeply; common.rego lists the costs).
 package ies.p2p.network
 
 import rego.v1
 
 considerations := arr(get(contract, "consideration", []))
 
-descriptors(c) := arr(get(series(c), "payloadDescriptors", []))
-
-# Money fields as [where, value].
-currency_fields contains [sprintf("contract.consideration[%d].price.currency", [k]), v] if {
-	v := considerations[k].price.currency
-}
-
-currency_fields contains [sprintf("contract.consideration[%d].considerationAttributes.currency", [k]), v] if {
-	v := considerations[k].considerationAttributes.currency
-}
-
-currency_fields contains [where, v] if {
-	flows := arr(considerations[k].considerationAttributes.revenueFlows)
-	v := flows[m].currency
-	where := sprintf("contract.consideration[%d].considerationAttributes.revenueFlows[%d].currency", [k, m])
-}
-
-currency_fields contains [sprintf("commitment %v payloadDescriptors[%d].currency", [cid, d]), v] if {
-	some [cid, c] in labelled_commitments
-	v := descriptors(c)[d].currency
-}
-
-# Energy unit fields as [where, value].
-unit_fields contains [sprintf("commitment %v quantity.%v", [cid, key]), v] if {
-	some [cid, c] in labelled_commitments
-	some key in ["unitCode", "unitText"]
-	v := c.quantity[key]
-}
-
-unit_fields contains [sprintf("commitment %v resource %v quantity.%v", [cid, rid, key]), v] if {
-	some [cid, rid, r] in resources
-	some key in ["unitCode", "unitText"]
-	v := r.quantity[key]
-}
-
-unit_fields contains [sprintf("commitment %v payloadDescriptors[%d].units", [cid, d]), v] if {
-	some [cid, c] in labelled_commitments
-	v := descriptors(c)[d].units
-}
-
-unit_fields contains [sprintf("contract.consideration[%d].price.unitText", [k]), v] if {
-	v := considerations[k].price.unitText
-}
-
-unit_fields contains [sprintf("contract.consideration[%d].considerationAttributes.unitText", [k]), v] if {
-	v := considerations[k].considerationAttributes.unitText
-}
-
-# Objects that may carry attribute bundles, as [where, object].
-holders := array.concat(
+# Money fields as [where format, where arguments, value].
+currency_fields := array.concat(
 	array.concat(
-		[["contract", contract]],
-		[[sprintf("contract.commitments[%d]", [k]), c] | c := commitments[k]],
+		[["contract.consideration[%d].price.currency", [k], v] | v := considerations[k].price.currency],
+		[["contract.consideration[%d].considerationAttributes.currency", [k], v] |
+			v := considerations[k].considerationAttributes.currency
+		],
 	),
 	array.concat(
-		array.concat(
-			[[sprintf("contract.commitments[%d].resources[%d]", [k, j]), r] | r := arr(commitments[k].resources)[j]],
-			[[sprintf("contract.commitments[%d].offer", [k]), o] | o := commitments[k].offer],
-		),
-		[[sprintf("contract.%v[%d]", [list, k]), x] |
-			some list in ["participants", "consideration", "settlements", "performance"]
-			x := arr(get(contract, list, []))[k]
+		[["contract.consideration[%d].considerationAttributes.revenueFlows[%d].currency", [k, m], v] |
+			flows := arr(considerations[k].considerationAttributes.revenueFlows)
+			v := flows[m].currency
+		],
+		[["commitment %v payloadDescriptors[%d].currency", [cid, d], v] |
+			some [cid, n] in labelled_commitments
+			v := arr(commitments[n].commitmentAttributes.payloadDescriptors)[d].currency
 		],
 	),
 )
 
-# Attribute bundles as [where, key, declared @type or null].
-bundles contains [where, key, get(value, "@type", null)] if {
-	some [where, holder] in holders
+# Energy unit fields as [where format, where arguments, value].
+unit_fields := array.concat(
+	array.concat(
+		array.concat(
+			[["commitment %v quantity.%v", [cid, key], v] |
+				some [cid, n] in labelled_commitments
+				quantity := commitments[n].quantity
+				some key in ["unitCode", "unitText"]
+				v := quantity[key]
+			],
+			[["commitment %v resource %v quantity.%v", [cid, rid, key], v] |
+				some [cid, rid, r] in resources
+				quantity := r.quantity
+				some key in ["unitCode", "unitText"]
+				v := quantity[key]
+			],
+		),
+		[["commitment %v payloadDescriptors[%d].units", [cid, d], v] |
+			some [cid, n] in labelled_commitments
+			v := arr(commitments[n].commitmentAttributes.payloadDescriptors)[d].units
+		],
+	),
+	array.concat(
+		[["contract.consideration[%d].price.unitText", [k], v] | v := considerations[k].price.unitText],
+		[["contract.consideration[%d].considerationAttributes.unitText", [k], v] |
+			v := considerations[k].considerationAttributes.unitText
+		],
+	),
+)
+
+# The attribute bundles of an object that may carry them, as [key, declared @type or null]
+# (every key of a JSON object is a string).
+bundles_of(holder) := [[key, get(value, "@type", null)] |
 	is_object(holder)
 	value := holder[key]
-	is_string(key)
 	endswith(key, "Attributes")
-}
+]
+
+# The keys of data.limits.attribute_types (for messages).
+attribute_keys := [k | limits.attribute_types[k]]
+
+# Attribute bundles of the contract, its commitments, resources and offers, and of its
+# participants, consideration, settlements and performance entries, as
+# [where format, where arguments, key, declared @type or null].
+bundles := array.concat(
+	array.concat(
+		[["contract", [], key, declared] | some [key, declared] in bundles_of(contract)],
+		[["contract.commitments[%d]", [k], key, declared] |
+			c := commitments[k]
+			some [key, declared] in bundles_of(c)
+		],
+	),
+	array.concat(
+		array.concat(
+			[["contract.commitments[%d].resources[%d]", [k, j], key, declared] |
+				r := arr(commitments[k].resources)[j]
+				some [key, declared] in bundles_of(r)
+			],
+			[["contract.commitments[%d].offer", [k], key, declared] |
+				o := commitments[k].offer
+				some [key, declared] in bundles_of(o)
+			],
+		),
+		[["contract.%v[%d]", [list, k], key, declared] |
+			some list in ["participants", "consideration", "settlements", "performance"]
+			x := arr(get(contract, list, []))[k]
+			some [key, declared] in bundles_of(x)
+		],
+	),
+)

@@ -29,7 +29,8 @@ violations contains violation("gate-closure", msg) if {
 #   - ref: intent.md#gate-closure
 violations contains violation("gate-closure", msg) if {
 	is_gate_action
-	some [cid, _, start] in periods
+	all_periods := periods
+	some [cid, _, start] in all_periods
 	not is_rfc3339(start)
 	msg := sprintf("%v: commitment %v has no RFC 3339 commitmentAttributes.intervalPeriod.start (got %v)", [action, cid, start])
 }
@@ -42,7 +43,8 @@ violations contains violation("gate-closure", msg) if {
 violations contains violation("gate-closure", msg) if {
 	is_gate_action
 	is_number(input.now_ns)
-	some [cid, _, start] in periods
+	all_periods := periods
+	some [cid, _, start] in all_periods
 	is_rfc3339(start)
 	lead := rfc3339_ns(start) - input.now_ns
 	lead < lead_ns
@@ -59,11 +61,16 @@ violations contains violation("gate-closure", msg) if {
 #   - ref: intent.md#per-hour-cap
 violations contains violation("per-hour-cap", msg) if {
 	is_trade
-	some [cid, duration, _] in periods
-	not limits.interval_hours[duration]
-	some [quantity_cid, _, t, _, _] in payload_values
-	quantity_cid == cid
-	t in {"REQUESTED_QTY", "AVAILABLE_QTY"}
+	all_periods := periods
+	some period in all_periods
+	duration := period[1]
+	not interval_hours[duration]
+	cid := period[0]
+	all_payload_values := payload_values
+	some value in all_payload_values
+	value[0] == cid
+	t := value[2]
+	quantity_types[t]
 	msg := sprintf("commitment %v: interval duration %v is not one of %v, so the per-hour cap cannot be checked", [cid, duration, sort(object.keys(limits.interval_hours))])
 }
 
@@ -74,22 +81,24 @@ cap_basis := {
 }
 
 # Declared capacities as [side, participant id, attribute key, value].
-capacities contains ["buyer", get(p, "id", null), cap_basis.buyer[1], get(attrs(p), cap_basis.buyer[1], null)] if {
-	some p in buyers
-}
-
-capacities contains ["seller", get(p, "id", null), cap_basis.seller[1], get(attrs(p), cap_basis.seller[1], null)] if {
-	some p in sellers
-}
+capacities := array.concat(
+	[["buyer", get(p, "id", null), cap_basis.buyer[1], get(attrs(p), cap_basis.buyer[1], null)] | some p in buyers],
+	[["seller", get(p, "id", null), cap_basis.seller[1], get(attrs(p), cap_basis.seller[1], null)] | some p in sellers],
+)
 
 # Quantities per hour as [commitment, interval, payload type, kWh, hours].
-hourly contains [cid, iid, t, qty, limits.interval_hours[duration]] if {
-	some [cid, iid, t, _, qty] in payload_values
-	t in {"REQUESTED_QTY", "AVAILABLE_QTY"}
+hourly := [[value[0], value[1], t, qty, hours] |
+	all_payload_values := payload_values
+	some value in all_payload_values
+	t := value[2]
+	quantity_types[t]
+	qty := value[4]
 	is_number(qty)
-	some [period_cid, duration, _] in periods
-	period_cid == cid
-}
+	all_periods := periods
+	some period in all_periods
+	period[0] == value[0]
+	hours := interval_hours[period[1]]
+]
 
 # METADATA
 # title: Per-hour quantity cap
@@ -98,7 +107,8 @@ hourly contains [cid, iid, t, qty, limits.interval_hours[duration]] if {
 #   - ref: intent.md#per-hour-cap
 violations contains violation("per-hour-cap", msg) if {
 	is_trade
-	some [side, id, key, value] in capacities
+	all_capacities := capacities
+	some [side, id, key, value] in all_capacities
 	not positive_number(value)
 	msg := sprintf("%v participant %v declares no positive participantAttributes.%v (got %v)", [side, id, key, value])
 }
@@ -115,17 +125,32 @@ positive_number(x) if {
 #   - ref: intent.md#per-hour-cap
 violations contains violation("per-hour-cap", msg) if {
 	is_trade
-	some [side, _, key, kw] in capacities
-	positive_number(kw)
-	[types, _, fraction] := cap_basis[side]
-	some [cid, iid, t, qty, hours] in hourly
-	t in types
-	rate := qty / hours
-	rate > kw * fraction
+	all_capacities := capacities
+	some capacity in all_capacities
+	[types, cap, fraction] := capacity_cap(capacity)
+	all_hourly := hourly
+	some quantity in all_hourly
+	rate := rate_over(quantity, types, cap)
 	msg := sprintf(
 		"commitment %v interval %v: %v %v kWh over %v h is %v kWh per hour, above the %v cap of %v kWh per hour (%v %v kW x %v)",
-		[cid, iid, t, qty, hours, rate, side, kw * fraction, key, kw, fraction],
+		[quantity[0], quantity[1], quantity[2], quantity[3], quantity[4], rate, capacity[0], cap, capacity[2], capacity[3], fraction],
 	)
+}
+
+# The capped types, the cap (kW) and the cap fraction of a declared capacity that is a
+# positive number. (Functions keep the evaluation order: the planner would otherwise
+# compute these for every hourly quantity.)
+capacity_cap(capacity) := [types, kw * fraction, fraction] if {
+	kw := capacity[3]
+	positive_number(kw)
+	[types, _, fraction] := cap_basis[capacity[0]]
+}
+
+# The rate of an hourly quantity of one of types when it is above cap.
+rate_over(quantity, types, cap) := rate if {
+	types[quantity[2]]
+	rate := quantity[3] / quantity[4]
+	rate > cap
 }
 
 # METADATA
@@ -134,9 +159,12 @@ violations contains violation("per-hour-cap", msg) if {
 # related_resources:
 #   - ref: intent.md#minimum-quantity
 violations contains violation("minimum-quantity", msg) if {
-	some [cid, iid, "REQUESTED_QTY", _, qty] in payload_values
+	all_payload_values := payload_values
+	some value in all_payload_values
+	value[2] == "REQUESTED_QTY"
+	qty := value[4]
 	not at_least_minimum(qty)
-	msg := sprintf("commitment %v interval %v: REQUESTED_QTY %v kWh is below the minimum of %v kWh", [cid, iid, qty, limits.min_trade_kwh])
+	msg := sprintf("commitment %v interval %v: REQUESTED_QTY %v kWh is below the minimum of %v kWh", [value[0], value[1], qty, limits.min_trade_kwh])
 }
 
 # METADATA
@@ -145,7 +173,8 @@ violations contains violation("minimum-quantity", msg) if {
 # related_resources:
 #   - ref: intent.md#minimum-quantity
 violations contains violation("minimum-quantity", msg) if {
-	some [cid, rid, r] in resources
+	all_resources := resources
+	some [cid, rid, r] in all_resources
 	q := get(r, "quantity", null)
 	is_object(q)
 	qty := get(q, "unitQuantity", null)
@@ -155,13 +184,17 @@ violations contains violation("minimum-quantity", msg) if {
 
 at_least_minimum(qty) if {
 	is_number(qty)
-	qty >= limits.min_trade_kwh
+	qty >= min_trade_kwh
 }
 
 # Values of payload type t at the same commitment, interval and index as a FINAL_ALLOC value.
-matching(cid, iid, t, j) := {x |
-	some [other_cid, other_iid, other_t, other_j, x] in payload_values
-	[other_cid, other_iid, other_t, other_j] == [cid, iid, t, j]
+# (Equal arrays have equal elements, so comparing the index and type first only skips work.)
+matching(cid, iid, t, j) := {value[4] |
+	all_payload_values := payload_values
+	some value in all_payload_values
+	value[3] == j
+	value[2] == t
+	[value[0], value[1], value[2], value[3]] == [cid, iid, t, j]
 }
 
 # METADATA
@@ -170,7 +203,12 @@ matching(cid, iid, t, j) := {x |
 # related_resources:
 #   - ref: intent.md#allocation-within-min
 violations contains violation("allocation-within-min", msg) if {
-	some [cid, iid, "FINAL_ALLOC", j, _] in payload_values
+	all_payload_values := payload_values
+	some value in all_payload_values
+	value[2] == "FINAL_ALLOC"
+	cid := value[0]
+	iid := value[1]
+	j := value[3]
 	some t in ["BUYER_DISCOM_ALLOC", "SELLER_DISCOM_ALLOC"]
 	count(matching(cid, iid, t, j)) == 0
 	msg := sprintf("commitment %v interval %v: FINAL_ALLOC value %v has no %v to bound it", [cid, iid, j, t])
@@ -182,7 +220,13 @@ violations contains violation("allocation-within-min", msg) if {
 # related_resources:
 #   - ref: intent.md#allocation-within-min
 violations contains violation("allocation-within-min", msg) if {
-	some [cid, iid, "FINAL_ALLOC", j, final] in payload_values
+	all_payload_values := payload_values
+	some value in all_payload_values
+	value[2] == "FINAL_ALLOC"
+	cid := value[0]
+	iid := value[1]
+	j := value[3]
+	final := value[4]
 	buyer := matching(cid, iid, "BUYER_DISCOM_ALLOC", j)
 	seller := matching(cid, iid, "SELLER_DISCOM_ALLOC", j)
 	count(buyer) > 0

@@ -10,9 +10,10 @@ import rego.v1
 # related_resources:
 #   - ref: intent.md#units
 violations contains violation("units", msg) if {
-	some [where, value] in currency_fields
-	not value in limits.currencies
-	msg := sprintf("%v is %v; money must be in %v", [where, value, limits.currencies])
+	all_currency_fields := currency_fields
+	some [where, args, value] in all_currency_fields
+	not currencies[value]
+	msg := sprintf("%v is %v; money must be in %v", [sprintf(where, args), value, limits.currencies])
 }
 
 # METADATA
@@ -21,14 +22,15 @@ violations contains violation("units", msg) if {
 # related_resources:
 #   - ref: intent.md#units
 violations contains violation("units", msg) if {
-	some [where, value] in unit_fields
+	all_unit_fields := unit_fields
+	some [where, args, value] in all_unit_fields
 	not energy_unit(value)
-	msg := sprintf("%v is %v; energy must be in %v", [where, value, limits.energy_units])
+	msg := sprintf("%v is %v; energy must be in %v", [sprintf(where, args), value, limits.energy_units])
 }
 
 energy_unit(value) if {
 	is_string(value)
-	upper(value) in limits.energy_units
+	energy_units[upper(value)]
 }
 
 # METADATA
@@ -37,7 +39,8 @@ energy_unit(value) if {
 # related_resources:
 #   - ref: intent.md#units
 violations contains violation("units", msg) if {
-	some [cid, rid, r] in resources
+	all_resources := resources
+	some [cid, rid, r] in all_resources
 	q := get(r, "quantity", null)
 	is_object(q)
 	not q.unitCode
@@ -51,11 +54,13 @@ violations contains violation("units", msg) if {
 # related_resources:
 #   - ref: intent.md#units
 violations contains violation("units", msg) if {
-	some [cid, c] in labelled_commitments
-	some d in arr(get(series(c), "payloadDescriptors", []))
+	all_labelled_commitments := labelled_commitments
+	some [cid, n] in all_labelled_commitments
+	some d in arr(commitments[n].commitmentAttributes.payloadDescriptors)
 	t := get(d, "payloadType", "")
-	some [suffix, field] in [["_QTY", "units"], ["_ALLOC", "units"], ["_PER_KWH", "currency"]]
-	endswith(t, suffix)
+	some suffix_field in [["_QTY", "units"], ["_ALLOC", "units"], ["_PER_KWH", "currency"]]
+	endswith(t, suffix_field[0])
+	field := suffix_field[1]
 	get(d, field, null) == null
 	msg := sprintf("commitment %v: payload descriptor %v declares no %v", [cid, t, field])
 }
@@ -66,8 +71,10 @@ violations contains violation("units", msg) if {
 # related_resources:
 #   - ref: intent.md#no-self-trade
 violations contains violation("no-self-trade", msg) if {
-	some b in buyers
-	some s in sellers
+	all_buyers := buyers
+	some b in all_buyers
+	all_sellers := sellers
+	some s in all_sellers
 	meter := get(attrs(b), "meterId", null)
 	non_empty_string(meter)
 	meter == get(attrs(s), "meterId", null)
@@ -80,10 +87,12 @@ violations contains violation("no-self-trade", msg) if {
 # related_resources:
 #   - ref: intent.md#no-self-trade
 violations contains violation("no-self-trade", msg) if {
-	some b in buyers
+	all_buyers := buyers
+	some b in all_buyers
 	meter := get(attrs(b), "meterId", null)
 	non_empty_string(meter)
-	some [cid, rid, r] in resources
+	all_resources := resources
+	some [cid, rid, r] in all_resources
 	meter == get(get(r, "resourceAttributes", {}), "meterId", null)
 	msg := sprintf("commitment %v resource %v is supplied from meter %v, the meter of buyer %v", [cid, rid, meter, b.id])
 }
@@ -94,11 +103,12 @@ violations contains violation("no-self-trade", msg) if {
 # related_resources:
 #   - ref: intent.md#no-grid-source
 violations contains violation("no-grid-source", msg) if {
-	some [cid, rid, r] in resources
+	all_resources := resources
+	some [cid, rid, r] in all_resources
 	some key in ["sourceType", "type"]
 	source := get(get(r, "resourceAttributes", {}), key, null)
 	is_string(source)
-	upper(source) in limits.forbidden_source_types
+	forbidden_source_types[upper(source)]
 	msg := sprintf("commitment %v resource %v has resourceAttributes.%v %v, which P2P trades may not use", [cid, rid, key, source])
 }
 
@@ -108,10 +118,11 @@ violations contains violation("no-grid-source", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [where, key, _] in bundles
-	not limits.attribute_types[key]
-	allowed := [k | limits.attribute_types[k]]
-	msg := sprintf("%v.%v: this attribute bundle is not allowed in a P2P contract (allowed: %v)", [where, key, allowed])
+	all_bundles := bundles
+	some bundle in all_bundles
+	key := bundle[2]
+	not attribute_types[key]
+	msg := sprintf("%v.%v: this attribute bundle is not allowed in a P2P contract (allowed: %v)", [sprintf(bundle[0], bundle[1]), key, attribute_keys])
 }
 
 # METADATA
@@ -120,10 +131,13 @@ violations contains violation("payload-types-declared", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [where, key, declared] in bundles
-	allowed := limits.attribute_types[key]
-	not declared in allowed
-	msg := sprintf("%v.%v declares @type %v; expected one of %v", [where, key, declared, allowed])
+	all_bundles := bundles
+	some bundle in all_bundles
+	key := bundle[2]
+	allowed := attribute_types[key]
+	declared := bundle[3]
+	not attribute_type_sets[key][declared]
+	msg := sprintf("%v.%v declares @type %v; expected one of %v", [sprintf(bundle[0], bundle[1]), key, declared, allowed])
 }
 
 # METADATA
@@ -132,8 +146,9 @@ violations contains violation("payload-types-declared", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [cid, c] in labelled_commitments
-	not is_object(get(c, "commitmentAttributes", null))
+	all_labelled_commitments := labelled_commitments
+	some [cid, n] in all_labelled_commitments
+	not is_object(get(commitments[n], "commitmentAttributes", null))
 	msg := sprintf("commitment %v carries no commitmentAttributes, so its type is undeclared", [cid])
 }
 
@@ -143,7 +158,8 @@ violations contains violation("payload-types-declared", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [cid, rid, r] in resources
+	all_resources := resources
+	some [cid, rid, r] in all_resources
 	not is_object(get(r, "resourceAttributes", null))
 	msg := sprintf("commitment %v resource %v carries no resourceAttributes, so its type is undeclared", [cid, rid])
 }
@@ -154,13 +170,15 @@ violations contains violation("payload-types-declared", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [cid, c] in labelled_commitments
-	declared := {get(d, "payloadType", null) | some d in arr(get(series(c), "payloadDescriptors", []))}
-	some n, i in arr(get(series(c), "intervals", []))
-	some p in arr(get(i, "payloads", []))
+	all_labelled_commitments := labelled_commitments
+	some [cid, n] in all_labelled_commitments
+	c := commitments[n]
+	declared := {get(d, "payloadType", null) | some d in arr(c.commitmentAttributes.payloadDescriptors)}
+	some m, i in arr(c.commitmentAttributes.intervals)
+	some p in arr(i.payloads)
 	t := get(p, "type", null)
 	not t in declared
-	msg := sprintf("commitment %v interval %v carries payload type %v, which payloadDescriptors do not declare (declared: %v)", [cid, label(n, i), t, sort(declared)])
+	msg := sprintf("commitment %v interval %v carries payload type %v, which payloadDescriptors do not declare (declared: %v)", [cid, label(m, i), t, sort(declared)])
 }
 
 # METADATA
@@ -169,9 +187,10 @@ violations contains violation("payload-types-declared", msg) if {
 # related_resources:
 #   - ref: intent.md#payload-types-declared
 violations contains violation("payload-types-declared", msg) if {
-	some [cid, c] in labelled_commitments
-	some d in arr(get(series(c), "payloadDescriptors", []))
+	all_labelled_commitments := labelled_commitments
+	some [cid, n] in all_labelled_commitments
+	some d in arr(commitments[n].commitmentAttributes.payloadDescriptors)
 	t := get(d, "payloadType", null)
-	not t in limits.payload_types
+	not payload_types[t]
 	msg := sprintf("commitment %v declares payload type %v, not one of %v", [cid, t, limits.payload_types])
 }
