@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
-from iesnode.clock import FrozenClock
 from iesnode.interfaces import OutboxEntry
-from iesnode.storage.outbox import DeadLetter, MemoryOutbox, RedisOutbox
+from iesnode.storage.outbox import DeadLetter, RedisOutbox
+from tests.unit.outbox_cases import Case, make_case
 
 CLAIM_AFTER = 0.2
-
-
-@dataclass
-class Case:
-    """One implementation, and how to let ``seconds`` of claim time pass for it."""
-
-    outbox: MemoryOutbox | RedisOutbox
-    elapse: Callable[[float], Awaitable[None]]
 
 
 @pytest.fixture(params=["memory", "redis"])
 def case(request: pytest.FixtureRequest, redis_client: aioredis.Redis) -> Case:
     """Each implementation in turn, with a 0.2 s claim timeout."""
-    if request.param == "memory":
-        clock = FrozenClock(1_700_000_000.0)
-
-        async def advance(seconds: float) -> None:
-            clock.advance(seconds)
-
-        return Case(MemoryOutbox(clock, claim_after=CLAIM_AFTER), advance)
-    return Case(RedisOutbox(redis_client, claim_after=CLAIM_AFTER), asyncio.sleep)
+    return make_case(request.param, redis_client, CLAIM_AFTER)
 
 
 @pytest.fixture

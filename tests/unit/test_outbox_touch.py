@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import pytest
 import redis.asyncio as aioredis
 
-from iesnode.clock import FrozenClock
 from iesnode.interfaces import OutboxEntry
-from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
+from iesnode.storage.outbox import RedisOutbox
+from tests.unit.outbox_cases import Case, make_case
 
 CLAIM_AFTER = 0.5
 MOST = 0.3
 """Well inside ``CLAIM_AFTER``, and two of them well past it."""
 
 
-@dataclass
-class Case:
-    """One implementation, and how to let ``seconds`` of claim time pass for it."""
-
-    outbox: MemoryOutbox | RedisOutbox
-    elapse: Callable[[float], Awaitable[None]]
-
-
 @pytest.fixture(params=["memory", "redis"])
 def case(request: pytest.FixtureRequest, redis_client: aioredis.Redis) -> Case:
     """Each implementation in turn, with a 0.5 s claim timeout."""
-    if request.param == "memory":
-        clock = FrozenClock(1_700_000_000.0)
-
-        async def advance(seconds: float) -> None:
-            clock.advance(seconds)
-
-        return Case(MemoryOutbox(clock, claim_after=CLAIM_AFTER), advance)
-    return Case(RedisOutbox(redis_client, claim_after=CLAIM_AFTER), asyncio.sleep)
+    return make_case(request.param, redis_client, CLAIM_AFTER)
 
 
 async def test_claim_after_is_the_configured_timeout(case: Case) -> None:

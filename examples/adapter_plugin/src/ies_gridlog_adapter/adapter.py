@@ -7,7 +7,7 @@ GridLog writes one interval of one meter per line::
 
 The export is read on every call, in a worker thread, so a new export is picked up without
 a restart and the event loop never blocks. The rules are the seam's (``iesnode.adapters``,
-research/energy-domain.md §2 on meter data): energy becomes integer Wh through ``Decimal``,
+see ``iesnode/adapters/base.py``): energy becomes integer Wh through ``Decimal``,
 never a float; an unreadable export is ``ADP_UNAVAILABLE``; a meter the export does not
 mention is ``ADP_UNKNOWN_METER``; a malformed line fails the call with ``ADP_BAD_DATA`` and
 the path ``file:line:field``; intervals the export does not cover come back ``missing``,
