@@ -78,7 +78,7 @@ class BrokenBap:
     registry_url: str
     flaws: frozenset[BapFlaw] = frozenset()
     subscriber_id: str = "bap.broken.example"
-    ttl: float = 0.3
+    ttl: float = 1.0
     url: str = ""
     _signer: Signer = field(init=False)
     _forger: Signer = field(init=False)

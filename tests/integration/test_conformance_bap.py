@@ -3,7 +3,7 @@
 Every run is real: the suite's BPP (request receiver, loopback registry) and the target
 listen on 127.0.0.1, the target looks the suite's keys up in the loopback registry over
 HTTP, the suite makes the target send through an in-process trigger, and every
-signature is real. The targets' ttl is short so the late callback costs about a second.
+signature is real. The targets' ttl is one second, so the late callback costs about 1.5 s.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def fast(target: TargetProfile, port: int, **changes: Any) -> RunOptions:
         target=target,
         listen_port=port,
         trigger_wait=3.0,
-        ack_timeout=0.3,
-        retry_window=0.3,
+        ack_timeout=1.0,
+        retry_window=1.0,
     )
     return replace(options, **changes)
 

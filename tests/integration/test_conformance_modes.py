@@ -33,8 +33,8 @@ def fast(target: TargetProfile, port: int, **changes: Any) -> RunOptions:
     options = RunOptions(
         target=target,
         listen_port=port,
-        callback_timeout=1.0,
-        retry_window=0.6,
+        callback_timeout=1.5,
+        retry_window=1.2,
         settle=0.15,
     )
     return replace(options, **changes)

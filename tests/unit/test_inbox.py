@@ -202,6 +202,7 @@ async def test_redis_cancelled_receive_returns_its_connection(redis_url: str) ->
     """With a one-connection pool, the client still works after a blocked receive is cancelled."""
     client = aioredis.Redis.from_url(redis_url, max_connections=1)
     try:
+        await client.flushall()  # the session's Redis: no callbacks left by earlier tests
         inbox = RedisCallbackInbox(client, CLOCK)
         waiter = asyncio.create_task(_collect(inbox.receive("m1", CLOCK.now() + 5), 1))
         await asyncio.sleep(0.05)
