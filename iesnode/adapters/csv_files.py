@@ -13,18 +13,17 @@ Readings: the direction cell holds a short code listed in ``direction_codes`` or
 ``2.8.x`` / ``2.29.x`` export. Values are decimal kWh or Wh (``value_unit``) made integer Wh;
 precision finer than 1 Wh is bad data. A blank value or a ``missing`` quality flag gives a
 missing interval (any value on it is dropped). Naive timestamps get ``utc_offset_minutes``.
+The cell parsers are in :mod:`iesnode.adapters.csv_cells`.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 import structlog
 
@@ -39,6 +38,15 @@ from iesnode.adapters.base import (
     Quality,
     Reading,
 )
+from iesnode.adapters.csv_cells import (
+    BadCell,
+    Row,
+    direction_cell,
+    integral,
+    length_cell,
+    text_cell,
+    time_cell,
+)
 from iesnode.adapters.csv_config import (
     ConsumerColumns,
     ConsumersFile,
@@ -48,8 +56,6 @@ from iesnode.adapters.csv_config import (
 )
 from iesnode.identity.errors import IdentifierError, MappingError, NoMapping
 from iesnode.identity.mapping import LegacyIdMap
-from iesnode.identity.obis import ObisCode
-from iesnode.protocol.duration import parse_duration
 
 __all__ = [
     "ConsumerColumns",
@@ -61,17 +67,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-_Row = dict[str | None, Any]  # DictReader rows: extra cells under None, missing ones None
-
-_SHORT_OBIS = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
-
-
-class _BadCell(Exception):
-    def __init__(self, column: str, reason: str) -> None:
-        super().__init__(reason)
-        self.column = column
-        self.reason = reason
 
 
 @dataclass
@@ -170,7 +165,7 @@ class CsvAdapter:
         )
         return data
 
-    def _rows(self, path: Path, needed: list[str], data: _Data) -> Iterator[tuple[int, _Row]]:
+    def _rows(self, path: Path, needed: list[str], data: _Data) -> Iterator[tuple[int, Row]]:
         """Yield ``(line, row)``; rows with the wrong number of cells are failed or skipped."""
         try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -184,10 +179,10 @@ class CsvAdapter:
                 for row in reader:
                     short = next((c for c in needed if row[c] is None), None)
                     if None in row:
-                        bad = _BadCell(str(len(header) + 1), "more cells than the header")
+                        bad = BadCell(str(len(header) + 1), "more cells than the header")
                         self._bad(path, reader.line_num, bad, data)
                     elif short is not None:
-                        bad = _BadCell(short, "fewer cells than the header")
+                        bad = BadCell(short, "fewer cells than the header")
                         self._bad(path, reader.line_num, bad, data)
                     else:
                         yield reader.line_num, row
@@ -196,7 +191,7 @@ class CsvAdapter:
         except (UnicodeDecodeError, csv.Error) as exc:
             raise AdapterError(ADP_BAD_DATA, f"not a CSV file: {exc}", path=str(path)) from exc
 
-    def _bad(self, path: Path, line: int, bad: _BadCell, data: _Data) -> None:
+    def _bad(self, path: Path, line: int, bad: BadCell, data: _Data) -> None:
         error = AdapterError(ADP_BAD_DATA, bad.reason, path=f"{path}:{line}:{bad.column}")
         if self.config.on_bad_row == "fail":
             raise error
@@ -208,19 +203,19 @@ class CsvAdapter:
         needed = [col.consumer_id, col.connection_id, col.sanctioned_load, col.tariff_category]
         for line, row in self._rows(spec.path, [*needed, col.meters], data):
             try:
-                cid, conn, load, tariff = (_text(row, c) for c in needed)
+                cid, conn, load, tariff = (text_cell(row, c) for c in needed)
                 meters = tuple(m.strip() for m in row[col.meters].split(spec.meter_separator))
                 meters = tuple(m for m in meters if m)
                 if cid in data.consumers:
-                    raise _BadCell(col.consumer_id, f"consumer {cid!r} appears twice")
+                    raise BadCell(col.consumer_id, f"consumer {cid!r} appears twice")
                 for meter in meters:
                     if meter in data.by_meter or meters.count(meter) > 1:
-                        raise _BadCell(col.meters, f"meter {meter!r} is listed twice")
-                watts = _integral(load, 1000 if spec.sanctioned_load_unit == "kW" else 1)
+                        raise BadCell(col.meters, f"meter {meter!r} is listed twice")
+                watts = integral(load, 1000 if spec.sanctioned_load_unit == "kW" else 1)
                 if watts is None:
-                    raise _BadCell(col.sanctioned_load, f"not a load in whole watts: {load!r}")
+                    raise BadCell(col.sanctioned_load, f"not a load in whole watts: {load!r}")
                 consumer = Consumer(cid, conn, watts, tariff, meters, self._ref(cid, ids, col))
-            except _BadCell as bad:
+            except BadCell as bad:
                 self._bad(spec.path, line, bad, data)
                 continue
             data.consumers[cid] = consumer
@@ -237,7 +232,7 @@ class CsvAdapter:
         except NoMapping:
             return None
         except (MappingError, IdentifierError) as exc:
-            raise _BadCell(col.consumer_id, f"legacy-ID mapping: {exc}") from exc
+            raise BadCell(col.consumer_id, f"legacy-ID mapping: {exc}") from exc
 
     def _load_readings(self, spec: ReadingsFile, data: _Data) -> None:
         col = spec.columns
@@ -249,8 +244,8 @@ class CsvAdapter:
                 reading = self._reading(spec, row)
                 starts = seen.setdefault((reading.meter, reading.direction), {})
                 if reading.start in starts:
-                    raise _BadCell(col.start, "interval appears twice for this meter")
-            except _BadCell as bad:
+                    raise BadCell(col.start, "interval appears twice for this meter")
+            except BadCell as bad:
                 self._bad(spec.path, line, bad, data)
                 continue
             starts[reading.start] = reading
@@ -258,86 +253,35 @@ class CsvAdapter:
         for key, starts in seen.items():
             data.series[key] = [starts[s] for s in sorted(starts)]
 
-    def _reading(self, spec: ReadingsFile, row: _Row) -> Reading:
+    def _reading(self, spec: ReadingsFile, row: Row) -> Reading:
         col = spec.columns
-        meter = _text(row, col.meter)
-        start = self._time(row, col.start)
+        meter = text_cell(row, col.meter)
+        start = time_cell(row, col.start, self.config.utc_offset_minutes)
         if col.end is not None:
-            end = self._time(row, col.end)
+            end = time_cell(row, col.end, self.config.utc_offset_minutes)
         elif col.length is not None:
-            end = start + _length(row, col.length)
+            end = start + length_cell(row, col.length)
         else:
             end = start + timedelta(minutes=spec.interval_minutes or 0)
         if end <= start:
-            raise _BadCell(col.end or col.length or col.start, "interval ends before it starts")
+            raise BadCell(col.end or col.length or col.start, "interval ends before it starts")
         direction, obis = spec.default_direction, None
         if col.direction is not None:
-            direction, obis = _direction(row[col.direction].strip(), spec, col.direction)
+            direction, obis = direction_cell(row[col.direction].strip(), spec, col.direction)
         quality: Quality = "actual"
         if col.quality is not None:
             flags = {k.upper(): v for k, v in spec.quality_codes.items()}
             flag = row[col.quality].strip().upper()
             if flag not in flags:
-                raise _BadCell(col.quality, f"unknown quality flag {flag!r}")
+                raise BadCell(col.quality, f"unknown quality flag {flag!r}")
             quality = flags[flag]
         raw = row[col.value].strip()
         if not raw or quality == "missing":
             return Reading(meter, start, end, None, direction, obis, "missing")
-        wh = _integral(raw, 1000 if spec.value_unit == "kWh" else 1)
+        wh = integral(raw, 1000 if spec.value_unit == "kWh" else 1)
         if wh is None:
-            raise _BadCell(col.value, f"not an energy in whole Wh: {raw!r}")
+            raise BadCell(col.value, f"not an energy in whole Wh: {raw!r}")
         return Reading(meter, start, end, wh, direction, obis, quality)
-
-    def _time(self, row: _Row, column: str) -> datetime:
-        try:
-            value = datetime.fromisoformat(row[column].strip())
-        except ValueError as exc:
-            raise _BadCell(column, f"not an ISO 8601 time: {row[column]!r}") from exc
-        if value.tzinfo is None:
-            value = value.replace(
-                tzinfo=timezone(timedelta(minutes=self.config.utc_offset_minutes))
-            )
-        return value
-
-
-def _text(row: _Row, column: str) -> str:
-    value = str(row[column]).strip()
-    if not value:
-        raise _BadCell(column, "empty")
-    return value
-
-
-def _integral(text: str, scale: int) -> int | None:
-    """``text`` (a decimal) times ``scale`` as a non-negative int, or None when it is not one."""
-    try:
-        value = Decimal(text.strip()) * scale
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0 or value != value.to_integral_value():
-        return None
-    return int(value)
-
-
-def _length(row: _Row, column: str) -> timedelta:
-    text = row[column].strip()
-    try:
-        seconds = int(text) * 60 if text.isdigit() else parse_duration(text)
-    except ValueError as exc:
-        raise _BadCell(column, f"not minutes or an ISO 8601 duration: {text!r}") from exc
-    return timedelta(seconds=seconds)
-
-
-def _direction(text: str, spec: ReadingsFile, column: str) -> tuple[Direction, str | None]:
-    if text in spec.direction_codes:
-        return spec.direction_codes[text], None
-    short = _SHORT_OBIS.fullmatch(text)
-    try:
-        code = ObisCode(1, 0, *map(int, short.groups())) if short else ObisCode.parse(text)
-    except IdentifierError as exc:
-        raise _BadCell(column, f"neither a direction code nor an OBIS code: {text!r}") from exc
-    if code.a != 1 or code.c not in (1, 2) or code.d not in (8, 29):
-        raise _BadCell(column, f"OBIS {code} is not active energy import or export")
-    return ("import" if code.c == 1 else "export"), str(code)
 
 
 def _missing(

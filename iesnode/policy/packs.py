@@ -7,14 +7,17 @@ A pack is a directory or a ``.tar.gz`` holding ``manifest.json``, ``intent.md``,
 never extracted to disk), verifies the intent checksum, then the signature: Ed25519
 over the *pack digest*, the SHA-256 of the listing ``"<sha256 hex>  <path>\\n"`` of
 every file but ``signature.json``, sorted by path. Compilation happens once per pack.
+
+This module holds :class:`PolicyPack` (and its test report) and :func:`build`; reading the
+files and the digest are in :mod:`iesnode.policy.pack_files`, the manifest in
+:mod:`iesnode.policy.pack_manifest`, signing and verification in
+:mod:`iesnode.policy.pack_signing`. The names of those modules that this one has always
+offered are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
-import hashlib
 import io
 import json
 import re
@@ -26,13 +29,12 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from nacl.exceptions import BadSignatureError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from iesnode.policy.engine import CompiledPolicy, compile_policy
 from iesnode.policy.errors import PolicyError
+from iesnode.policy.pack_files import SIGNATURE_FILE, invalid, pack_digest, read_pack
+from iesnode.policy.pack_manifest import IntentRef, PackManifest, check_manifest
+from iesnode.policy.pack_signing import sign, verify_signature
 from iesnode.policy.syntax import RuleAnnotation, rule_annotations
-from iesnode.protocol.signing import load_signing_key, load_verify_key
 
 __all__ = [
     "SIGNATURE_FILE",
@@ -46,190 +48,9 @@ __all__ = [
     "sign",
 ]
 
-SIGNATURE_FILE = "signature.json"
-MAX_FILES = 512
-MAX_BYTES = 16 * 1024 * 1024
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _WHOLE_INPUT_WITH = re.compile(r"\bwith\s+input\s+as\b")
-
-
-_SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?"
-_ID = r"[a-z0-9][a-z0-9._-]{0,99}"
-
-
-class IntentRef(BaseModel):
-    """``manifest.intent``: where the human-readable intent is and its SHA-256."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    path: str = Field(default="intent.md", pattern=r"^[\w.-]+(/[\w.-]+)*$")
-    url: str = Field(min_length=1)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-
-class PackManifest(BaseModel):
-    """``manifest.json`` of a pack (the shared contract of issue 5)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=f"^{_ID}$")
-    version: str = Field(pattern=f"^{_SEMVER}$")
-    revision: int = Field(ge=0)
-    jurisdiction: str = Field(min_length=1)
-    effective_from: AwareDatetime
-    effective_until: AwareDatetime | None = None
-    supersedes: str | None = Field(default=None, pattern=f"^{_ID}@{_SEMVER}$")
-    approved_by: str = Field(min_length=1)
-    description: str | None = None
-    intent: IntentRef
-    entrypoints: dict[str, str] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> PackManifest:
-        if self.effective_until is not None and self.effective_until <= self.effective_from:
-            raise ValueError("effective_until must be after effective_from")
-        for name, path in self.entrypoints.items():
-            if not re.fullmatch(r"[A-Za-z_]\w*(/[A-Za-z_]\w*)+", path):
-                raise ValueError(
-                    f"entrypoint {name!r}: {path!r} is not a slash-separated rule path"
-                )
-        return self
-
-
-def _invalid(reason: str) -> PolicyError:
-    return PolicyError("POL_PACK_INVALID", reason)
-
-
-def _safe_name(name: str) -> str:
-    """Return the normalised relative path, or raise for absolute, ``..`` or odd names."""
-    if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise _invalid(f"unsafe path in pack: {name!r}")
-    parts = [p for p in PurePosixPath(name).parts if p != "."]
-    if not parts or ".." in parts:
-        raise _invalid(f"unsafe path in pack: {name!r}")
-    return "/".join(parts)
-
-
-def _add(files: dict[str, bytes], name: str, data: bytes) -> None:
-    name = _safe_name(name)
-    if name in files:
-        raise _invalid(f"{name} appears twice in the pack")
-    files[name] = data
-    if len(files) > MAX_FILES or sum(map(len, files.values())) > MAX_BYTES:
-        raise _invalid(f"pack exceeds {MAX_FILES} files or {MAX_BYTES} bytes")
-
-
-def _read_dir(root: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_symlink():
-            raise _invalid(f"links are not allowed in a pack: {path.relative_to(root)}")
-        if path.is_file():
-            _add(files, path.relative_to(root).as_posix(), path.read_bytes())
-    return files
-
-
-def _read_tar(path: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(path, mode="r:gz") as archive:
-            for member in archive:
-                name = _safe_name(member.name)
-                if member.isdir():
-                    continue
-                if not member.isfile():
-                    raise _invalid(f"only regular files are allowed in a pack: {name}")
-                if member.size > MAX_BYTES:
-                    raise _invalid(f"{name} is larger than {MAX_BYTES} bytes")
-                extracted = archive.extractfile(member)
-                assert extracted is not None  # a regular file always has content
-                _add(files, name, extracted.read())
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise _invalid(f"cannot read pack archive {path.name}: {exc}") from exc
-    tops = {name.split("/", 1)[0] for name in files}
-    if (
-        "manifest.json" not in files
-        and len(tops) == 1
-        and f"{next(iter(tops))}/manifest.json" in files
-    ):
-        top = next(iter(tops))
-        files = {name[len(top) + 1 :]: data for name, data in files.items()}
-    return files
-
-
-def _read(path: Path) -> dict[str, bytes]:
-    if path.is_dir():
-        return _read_dir(path)
-    if path.is_file():
-        return _read_tar(path)
-    raise _invalid(f"no policy pack at {path}")
-
-
-def pack_digest(files: Mapping[str, bytes]) -> str:
-    """Return the hex SHA-256 of the sorted ``"<sha256>  <path>"`` listing (no signature file)."""
-    listing = "".join(
-        f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n"
-        for name in sorted(files)
-        if name != SIGNATURE_FILE
-    )
-    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
-
-
-def _check_manifest(files: Mapping[str, bytes], where: Path) -> PackManifest:
-    """Validate ``manifest.json`` and the intent document's checksum."""
-    if "manifest.json" not in files:
-        raise _invalid(f"{where} has no manifest.json")
-    try:
-        manifest = PackManifest.model_validate_json(files["manifest.json"])
-    except ValidationError as exc:
-        raise _invalid(f"manifest.json is invalid: {exc}") from exc
-    intent = files.get(manifest.intent.path)
-    if intent is None or hashlib.sha256(intent).hexdigest() != manifest.intent.sha256:
-        raise PolicyError(
-            "POL_PACK_CHECKSUM",
-            f"{manifest.intent.path} is missing or does not match manifest intent.sha256",
-            path=manifest.intent.path,
-        )
-    return manifest
-
-
-def _verify_signature(
-    files: Mapping[str, bytes], trusted_keys: Mapping[str, str] | None, required: bool
-) -> str | None:
-    """Check ``signature.json``; return the signing key id when the signature was verified."""
-    raw = files.get(SIGNATURE_FILE)
-    if raw is None:
-        if required:
-            raise PolicyError("POL_PACK_SIGNATURE", "pack is unsigned but a signature is required")
-        return None
-    try:
-        sig = json.loads(raw)
-        key_id, algorithm, digest, value = (
-            sig["key_id"],
-            sig["algorithm"],
-            sig["digest"],
-            sig["signature"],
-        )
-        signature = base64.b64decode(value, validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise PolicyError("POL_PACK_SIGNATURE", f"{SIGNATURE_FILE} is malformed: {exc}") from exc
-    if algorithm != "ed25519":
-        raise PolicyError("POL_PACK_SIGNATURE", f"unsupported signature algorithm {algorithm!r}")
-    actual = pack_digest(files)
-    if digest != actual:
-        raise PolicyError(
-            "POL_PACK_SIGNATURE",
-            f"pack content changed since it was signed: digest {actual} != signed {digest}",
-        )
-    if trusted_keys is None and not required:
-        return None  # integrity checked; trust needs configured keys
-    public = (trusted_keys or {}).get(key_id)
-    if public is None:
-        raise PolicyError("POL_PACK_SIGNATURE", f"pack signed by unknown key {key_id!r}")
-    try:
-        load_verify_key(public).verify(bytes.fromhex(actual), signature)
-    except (BadSignatureError, ValueError) as exc:
-        raise PolicyError("POL_PACK_SIGNATURE", f"signature by {key_id!r} does not verify") from exc
-    return str(key_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,9 +105,9 @@ class PolicyPack:
         require_signature: bool = False,
     ) -> PolicyPack:
         """Read and verify a pack directory or ``.tar.gz``: manifest, intent checksum, signature."""
-        files = _read(Path(path))
-        manifest = _check_manifest(files, Path(path))
-        signed_by = _verify_signature(files, trusted_keys, require_signature)
+        files = read_pack(Path(path))
+        manifest = check_manifest(files, Path(path))
+        signed_by = verify_signature(files, trusted_keys, require_signature)
         return cls(files, manifest, signed_by=signed_by)
 
     @property
@@ -325,7 +146,7 @@ class PolicyPack:
                 try:
                     data[PurePosixPath(name).stem] = json.loads(self.files[name])
                 except ValueError as exc:
-                    raise _invalid(f"{name} is not valid JSON: {exc}") from exc
+                    raise invalid(f"{name} is not valid JSON: {exc}") from exc
         return data
 
     @cached_property
@@ -390,22 +211,3 @@ def build(path: Path, out: Path) -> Path:
             archive.addfile(info, io.BytesIO(pack.files[name]))
     out.write_bytes(raw.getvalue())
     return out
-
-
-def sign(path: Path, private_key_b64: str, key_id: str) -> dict[str, str]:
-    """Sign the pack directory ``path`` and write its ``signature.json``; return that document."""
-    if not Path(path).is_dir():
-        raise _invalid(f"only a pack directory can be signed: {path}")
-    files = _read_dir(Path(path))
-    files.pop(SIGNATURE_FILE, None)
-    _check_manifest(files, Path(path))  # never sign a pack that would not load
-    digest = pack_digest(files)
-    signature = load_signing_key(private_key_b64).sign(bytes.fromhex(digest)).signature
-    doc = {
-        "key_id": key_id,
-        "algorithm": "ed25519",
-        "digest": digest,
-        "signature": base64.b64encode(signature).decode("ascii"),
-    }
-    (Path(path) / SIGNATURE_FILE).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
-    return doc
