@@ -41,7 +41,14 @@ class KeyAdministration:
     async def publish(self, body: bytes, authorization: Sequence[str]) -> ParticipantRecord:
         """An admin or namespace publisher writes a participant key directly."""
         doc = json_object(body)
-        status = ParticipantStatus(doc.pop("status", ParticipantStatus.SUBSCRIBED))
+        raw_status = doc.pop("status", ParticipantStatus.SUBSCRIBED)
+        try:
+            status = ParticipantStatus(raw_status)
+        except ValueError:
+            known = ", ".join(s.value for s in ParticipantStatus)
+            raise RequestRejected(
+                "SCH_VALIDATION_FAILED", f"status must be one of {known}", path="status"
+            ) from None
         record = participant_from(doc, status, self._now())
         writer = await self._governance.authenticate(
             body, authorization, self._directory.participant_key

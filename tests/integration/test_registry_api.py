@@ -290,3 +290,16 @@ async def test_registry_answers_the_verifier_licence_step(rig: Rig) -> None:
     assert await check(issuer, at) is True
     assert await check("did:web:unlicensed.example", at) is False
     assert await check(issuer, datetime(2032, 1, 1, tzinfo=UTC)) is False
+
+
+async def test_unknown_status_in_a_published_record_is_a_schema_error(rig: Rig) -> None:
+    """A published record with a status the registry does not know: 400 naming status."""
+    record = participant("bpp.ies.example", status="HALF_SUBSCRIBED")
+    reply = await rig.write("participants", record, PUBLISHER)
+    error = json.loads(reply.body)["error"]
+    assert (reply.status, error["code"], error.get("path")) == (
+        400,
+        "SCH_VALIDATION_FAILED",
+        "status",
+    )
+    assert (await rig.get("lookup/bpp.ies.example/k1")).status == 404
