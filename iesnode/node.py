@@ -1,15 +1,14 @@
-"""The composition root: ``build(settings) -> Node``, the only place choosing implementations.
+"""The running node, and ``build(settings) -> Node``, the composition root that makes one.
 
-Without ``[redis] url`` every seam is in-process (the embedded default used by
-``iesnode demo``); with it, lookup cache, replay guard, callback inbox and outbox
-live in Redis, so several node processes behind one address share them.
+A :class:`Node` owns its HTTP server, its roles and the worker draining its outbox;
+``build`` hands it the implementations :func:`iesnode.wiring.wire` chooses from the
+settings (in-process without ``[redis] url``, Redis-backed with it), and
+``Node.start`` connects its roles (:mod:`iesnode.node_roles`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,13 +17,10 @@ import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
 
-from iesnode.adapters.registry import load_configured
-from iesnode.clock import SystemClock
 from iesnode.consent.audit import AuditLog
 from iesnode.consent.lifecycle import ConsentLedger
 from iesnode.consent.services import IssuerServices
 from iesnode.credentials.issuer import CredentialIssuer
-from iesnode.errors import ConfigError
 from iesnode.http.app import make_app
 from iesnode.http.transport import AiohttpTransport
 from iesnode.interfaces import (
@@ -37,30 +33,23 @@ from iesnode.interfaces import (
 )
 from iesnode.metrics import NodeMetrics
 from iesnode.model.envelope import Context, Envelope
-from iesnode.policy import setup as policy_setup
+from iesnode.node_roles import make_bap_client, wire_roles
 from iesnode.policy.contract import ContractPolicy
 from iesnode.policy.network import NetworkPolicy
 from iesnode.protocol.actions import ACTIONS, CALLBACKS
 from iesnode.protocol.inbound import Exchange, InboundLimits, InboundVerifier
-from iesnode.protocol.jobs import DeliverJob, encode_job
+from iesnode.protocol.jobs import encode_job
 from iesnode.protocol.roles.backlog import Backlog
 from iesnode.protocol.roles.bap import BapReceiver
-from iesnode.protocol.roles.bap_client import BapClient, BapProfile
+from iesnode.protocol.roles.bap_client import BapClient
 from iesnode.protocol.roles.bpp import BppRole, HandlerRegistry
 from iesnode.protocol.roles.gateway import GatewayRole
 from iesnode.protocol.roles.router import Router
 from iesnode.protocol.roles.subscriber import OnSubscribeResponder
-from iesnode.protocol.roles.worker import DeliveryPolicy, JobWorker
 from iesnode.protocol.schema import SchemaRegistry
 from iesnode.protocol.signing import Signer
-from iesnode.registry.client import RegistryClient
-from iesnode.registry.layered import LayeredDirectory
-from iesnode.registry.static import StaticDirectory
 from iesnode.settings import NodeRole, NodeSettings
-from iesnode.storage.cache import MemoryCache, RedisCache
-from iesnode.storage.inbox import MemoryCallbackInbox, RedisCallbackInbox
-from iesnode.storage.outbox import MemoryOutbox, RedisOutbox
-from iesnode.storage.replay import MemoryReplayGuard, RedisReplayGuard
+from iesnode.wiring import wire
 
 __all__ = ["Node", "build"]
 
@@ -172,47 +161,9 @@ class Node:
         host, port = self._runner.addresses[0][:2]
         if not self.public_url:
             self.public_url = f"http://{host}:{port}"
-        self.bpp = BppRole(
-            self.handlers,
-            subscriber_id=self.signer.subscriber_id,
-            public_url=self.public_url,
-            clock=self.clock,
-            outbound_check=self._check_outbound if self.network_policy else None,
-        )
-        if NodeRole.GATEWAY in self.roles:
-            self.gateway = GatewayRole(
-                directory=self.directory,
-                transport=self._transport,
-                signer=self.signer,
-                clock=self.clock,
-                fanout_timeout=self.settings.gateway.fanout_timeout,
-                observe=lambda _bpp, outcome, _s: self.metrics.fanout.labels(outcome).inc(),
-            )
-        self._router = Router(
-            signer=self.signer,
-            clock=self.clock,
-            outbox=self.outbox,
-            receiver=self.receiver,
-            bpp=self.bpp,
-            gateway=self.gateway,
-            provider=NodeRole.BPP in self.roles,
-            backlog=self.backlog,
-        )
-        d = self.settings.delivery
-        worker = JobWorker(
-            outbox=self.outbox,
-            transport=self._transport,
-            signer=self.signer,
-            clock=self.clock,
-            policy=DeliveryPolicy(d.timeout, d.max_attempts, d.backoff_base, d.backoff_max),
-            consumer=d.consumer or f"{socket.gethostname()}-{os.getpid()}",
-            run_handler=self.bpp.run,
-            run_fanout=self._run_fanout,
-            concurrency=d.concurrency,
-            observe=self._observe_delivery,
-            on_settled=self.backlog.settle,
-        )
-        self._worker_task = asyncio.create_task(worker.run(), name="iesnode-worker")
+        roles = wire_roles(self)
+        self.bpp, self.gateway, self._router = roles.bpp, roles.gateway, roles.router
+        self._worker_task = asyncio.create_task(roles.worker.run(), name="iesnode-worker")
         if self.settings.credentials.enabled:
             await self._start_credentials()
         log.info("node_started", url=self.public_url, roles=sorted(self.roles))
@@ -223,12 +174,6 @@ class Node:
             await self.network_policy.check(envelope, direction="inbound", sender=sender)
         if self.contract_policy is not None:
             await self.contract_policy.check(envelope, direction="inbound", sender=sender)
-
-    async def _check_outbound(self, envelope: Envelope) -> None:
-        if self.network_policy is not None:
-            await self.network_policy.check(
-                envelope, direction="outbound", sender=self.signer.subscriber_id
-            )
 
     async def _start_credentials(self) -> None:
         """The node as an issuer: did:web:<subscriber id>#key-1 (its /.well-known/did.json)."""
@@ -242,17 +187,6 @@ class Node:
         self.credentials = self._issuing.issuer
         self.audit = self._issuing.audit
         self.consent = self._issuing.consent
-
-    async def _run_fanout(self, job: Any) -> None:
-        if self.gateway is None:
-            raise RuntimeError("fan-out job on a node without the gateway role")
-        await self.gateway.fanout(job)
-
-    def _observe_delivery(self, job: DeliverJob, outcome: str, attempts: int, age: float) -> None:
-        self.metrics.callbacks.labels(job.action, outcome).inc()
-        self.metrics.callback_attempts.labels(job.action).inc(attempts)
-        if outcome == "delivered":
-            self.metrics.callback_latency.labels(job.action).observe(age)
 
     async def aclose(self) -> None:
         """Stop the worker and the server, close connections."""
@@ -305,29 +239,7 @@ class Node:
         """A client sending as this node's BAP; ``network_id`` replaces the node's own."""
         if self.bpp is None:
             raise RuntimeError("start the node before using its BAP client")
-        net = self.settings.network
-        profile = BapProfile(
-            public_url=self.public_url,
-            dialect=net.dialect,
-            network_id=net.network_id if network_id is None else network_id,
-            domain=net.domain,
-            city=net.city,
-            country=net.country,
-            gateway_url=net.gateway_url,
-            request_ttl=net.request_ttl,
-            request_timeout=self.settings.delivery.timeout,
-            request_attempts=net.request_attempts,
-        )
-        return BapClient(
-            signer=self.signer,
-            profile=profile,
-            inbox=self.inbox,
-            receiver=self.receiver,
-            transport=self._transport,
-            directory=self.directory,
-            clock=self.clock,
-            outbound_check=self._check_outbound if self.network_policy else None,
-        )
+        return make_bap_client(self, network_id=network_id)
 
 
 def build(
@@ -339,65 +251,5 @@ def build(
     clock: Clock | None = None,
 ) -> Node:
     """Wire a node from its settings; ``directory``/``transport``/``clock`` override defaults."""
-    clock = clock or SystemClock()
-    ident = settings.node
-    try:
-        signer = Signer.from_base64(
-            ident.subscriber_id,
-            ident.key_id,
-            ident.signing_private_key.get_secret_value(),
-            settings.security.signature_lifetime,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"node.signing_private_key: {exc}") from exc
-    client = aioredis.Redis.from_url(settings.redis.url) if settings.redis.url else None
-    transport = transport or AiohttpTransport()
-    reg = settings.registry
-    if directory is None:
-        sources: list[SubscriberDirectory] = [StaticDirectory(reg.subscribers)]
-        if reg.url:
-            sources.append(RegistryClient(transport, reg.url, api=reg.api, timeout=reg.timeout))
-        directory = LayeredDirectory(
-            sources,
-            clock=clock,
-            memory=MemoryCache(clock),
-            shared=RedisCache(client) if client else None,
-            ttl=reg.cache_ttl,
-            negative_ttl=reg.negative_ttl,
-        )
-    d = settings.delivery
-    # Hot state is namespaced per subscriber, so several different nodes (a platform's
-    # BAP and BPP, or BPPs that receive the same gateway-forwarded bytes) can share one
-    # Redis without taking each other's jobs or seeing each other's replays.
-    ns = f"ies:{ident.subscriber_id}"
-    return Node(
-        settings,
-        clock=clock,
-        signer=signer,
-        directory=directory,
-        replay_guard=RedisReplayGuard(client, prefix=f"{ns}:replay:")
-        if client
-        else MemoryReplayGuard(clock),
-        inbox=RedisCallbackInbox(client, clock, namespace=ns)
-        if client
-        else MemoryCallbackInbox(clock),
-        outbox=RedisOutbox(
-            client,
-            stream=f"ies:{{outbox:{ident.subscriber_id}}}",
-            dead_stream=f"ies:{{outbox:{ident.subscriber_id}}}:dead",
-            claim_after=d.claim_after,
-        )
-        if client
-        else MemoryOutbox(clock, claim_after=d.claim_after),
-        schemas=SchemaRegistry.load(),
-        transport=transport,
-        redis=client,
-        handlers=handlers or HandlerRegistry(),
-        network_policy=policy_setup.network_policy(
-            settings.policy, role=ident.roles[0].value, clock=clock
-        ),
-        contract_policy=policy_setup.contract_policy(
-            settings.policy, role=ident.roles[0].value, clock=clock, transport=transport
-        ),
-        adapters={name: load_configured(name, cfg) for name, cfg in settings.adapters.items()},
-    )
+    parts = wire(settings, directory=directory, transport=transport, clock=clock)
+    return Node(settings, handlers=handlers or HandlerRegistry(), **parts)

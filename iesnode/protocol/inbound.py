@@ -6,7 +6,9 @@ gateway's ``X-Gateway-Authorization``), look the key up, verify Ed25519 over
 BLAKE2b-512 of the raw bytes, decode JSON, read the dialect, validate the schema,
 check the context (sender, network, timestamp + ttl) and finally the replay guard.
 Each step is a named method that raises a :class:`~iesnode.errors.ProtocolError`;
-handlers only ever see the verified envelope that comes out of the end.
+handlers only ever see the verified envelope that comes out of the end. Checking
+one signature header against the signer's registered key (steps 4-5, with the
+re-lookup after a key rotation) is :mod:`iesnode.protocol.header_verifier`.
 """
 
 from __future__ import annotations
@@ -14,42 +16,30 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from nacl.signing import VerifyKey
-
-from iesnode.errors import (
-    AuthError,
-    PayloadTooLarge,
-    RequestRejected,
-    ServiceUnavailable,
-    TransportError,
-    UnsupportedMediaType,
-)
+from iesnode.errors import AuthError, PayloadTooLarge, RequestRejected, UnsupportedMediaType
 from iesnode.interfaces import Clock, ReplayGuard, SubscriberDirectory
 from iesnode.model.envelope import Dialect, Envelope
-from iesnode.model.subscriber import Role, Subscriber, SubscriberStatus
+from iesnode.model.subscriber import Role, Subscriber
 from iesnode.protocol.actions import is_callback, wire_name
 from iesnode.protocol.dialects import detect_dialect, read_envelope
+from iesnode.protocol.header_verifier import HeaderVerifier
 from iesnode.protocol.schema import SchemaRegistry
-from iesnode.protocol.signing import (
-    SignatureHeader,
-    load_verify_key,
-    parse_authorization,
-    verify_signature,
-    verify_times,
-)
+from iesnode.protocol.signing import SignatureHeader
 
-__all__ = ["Exchange", "InboundLimits", "InboundVerifier"]
+__all__ = [
+    "GATEWAY_HEADER",
+    "LEGACY_GATEWAY_HEADER",
+    "Exchange",
+    "InboundLimits",
+    "InboundVerifier",
+]
 
 GATEWAY_HEADER = "X-Gateway-Authorization"
+"""The header a Beckn gateway signs a forwarded request with (BECKN-006)."""
 LEGACY_GATEWAY_HEADER = "Proxy-Authorization"
-
-
-@lru_cache(maxsize=4096)
-def _verify_key(public_key: str) -> VerifyKey:
-    return load_verify_key(public_key)
+"""Another name some gateways send that header under; read when the first is absent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +86,9 @@ class InboundVerifier:
         clock: Clock,
         limits: InboundLimits,
     ) -> None:
-        self._directory = directory
+        self._headers = HeaderVerifier(
+            directory=directory, clock=clock, clock_skew=limits.clock_skew
+        )
         self._replay = replay_guard
         self._schemas = schemas
         self._clock = clock
@@ -142,7 +134,7 @@ class InboundVerifier:
                 "AUT_SIGNATURE_MALFORMED", "more than one Authorization header was sent"
             )
         ex.raw_authorization = ex.authorization[0]
-        ex.signature, ex.sender = await self._verify_one(
+        ex.signature, ex.sender = await self._headers.verify(
             ex.authorization[0], ex.body, "Authorization", gateway=False
         )
         if len(ex.gateway_authorization) > 1:
@@ -153,7 +145,7 @@ class InboundVerifier:
                 gateway=True,
             )
         if ex.gateway_authorization:
-            ex.gateway_signature, ex.gateway = await self._verify_one(
+            ex.gateway_signature, ex.gateway = await self._headers.verify(
                 ex.gateway_authorization[0], ex.body, GATEWAY_HEADER, gateway=True
             )
             if ex.gateway.role is not Role.BG:
@@ -163,70 +155,6 @@ class InboundVerifier:
                     f"{ex.gateway.role}",
                     path=GATEWAY_HEADER,
                     gateway=True,
-                )
-
-    async def _lookup(self, header: SignatureHeader, fresh: bool) -> Subscriber | None:
-        try:
-            return await self._directory.lookup(header.subscriber_id, header.key_id, fresh=fresh)
-        except TransportError as exc:
-            raise ServiceUnavailable(
-                "NET_REGISTRY_UNAVAILABLE",
-                f"cannot look up key {header.key_id} of {header.subscriber_id}: {exc.reason}",
-                path="Authorization",
-            ) from exc
-
-    async def _verify_one(
-        self, value: str, body: bytes, name: str, *, gateway: bool
-    ) -> tuple[SignatureHeader, Subscriber]:
-        header = parse_authorization(value, header_name=name, gateway=gateway)
-        now = self._clock.now()
-        verify_times(header, now, self._limits.clock_skew, gateway=gateway)
-        sub = await self._lookup(header, fresh=False)
-        if sub is None:
-            raise AuthError(
-                "AUT_KEY_NOT_FOUND",
-                f"the registry knows no key {header.key_id!r} for subscriber "
-                f"{header.subscriber_id!r}",
-                path=name,
-                gateway=gateway,
-            )
-        self._check_key(sub, header, now, name, gateway)
-        try:
-            verify_signature(body, header, _verify_key(sub.signing_public_key), gateway=gateway)
-        except AuthError:
-            fresh = await self._lookup(header, fresh=True)
-            if fresh is None or fresh.signing_public_key == sub.signing_public_key:
-                raise
-            self._check_key(fresh, header, now, name, gateway)
-            verify_signature(body, header, _verify_key(fresh.signing_public_key), gateway=gateway)
-            sub = fresh
-        return header, sub
-
-    def _check_key(
-        self, sub: Subscriber, header: SignatureHeader, now: float, name: str, gateway: bool
-    ) -> None:
-        def fail(code: str, why: str) -> AuthError:
-            return AuthError(code, why, path=name, gateway=gateway)
-
-        who = f"key {sub.key_id!r} of {sub.subscriber_id!r}"
-        if sub.status in (SubscriberStatus.REVOKED, SubscriberStatus.UNSUBSCRIBED):
-            raise fail("AUT_KEY_REVOKED", f"{who} is {sub.status.value}")
-        if sub.status is not SubscriberStatus.SUBSCRIBED:
-            raise fail("AUT_KEY_INACTIVE", f"{who} is {sub.status.value}, not SUBSCRIBED")
-        if (
-            sub.valid_from is not None
-            and sub.valid_from.timestamp() > now + self._limits.clock_skew
-        ):
-            raise fail("AUT_KEY_NOT_YET_VALID", f"{who} is valid from {sub.valid_from.isoformat()}")
-        if sub.valid_until is not None:
-            until = sub.valid_until.timestamp()
-            if until < now:
-                raise fail("AUT_KEY_EXPIRED", f"{who} expired at {sub.valid_until.isoformat()}")
-            if header.expires > until:
-                raise fail(
-                    "AUT_SIGNATURE_OUTLIVES_KEY",
-                    f"signature expires={header.expires} is after the key's valid_until "
-                    f"{sub.valid_until.isoformat()}",
                 )
 
     def decode_json(self, ex: Exchange) -> Any:
