@@ -1,11 +1,10 @@
-"""The consent lifecycle: states, legal transitions, and the ledger that stores them.
+"""The consent ledger: requests, transitions and reads of stored consents.
 
-Follows ``research/trust-layer.md`` section 5.1 ("Lifecycle"), which merges the three
-ReBIT state enums (section 5): ``REQUESTED -> APPROVED | REJECTED``,
-``APPROVED -> ACTIVE`` (the consent VC is issued and a status-list index allocated),
-``ACTIVE <-> PAUSED`` (suspension bit), ``ACTIVE | PAUSED -> REVOKED`` (revocation
-bit, terminal) and any non-terminal state ``-> EXPIRED`` once ``validUntil`` has
-passed. Expiry is applied when a consent is read, never stored.
+Applies the lifecycle of ``research/trust-layer.md`` section 5.1 ("Lifecycle"); the
+statuses, the legal moves between them and expiry are in :mod:`iesnode.consent.transitions`
+(re-exported here). A move first touches the consent's status-list entry (``StatusBits``:
+an index allocated on ACTIVE, the suspension bit set on pause and cleared on resume, the
+revocation bit set on REVOKED), then stores and audits the new version.
 
 Changing terms is a new artefact and the revocation of the old one (ReBIT: a signed
 consent "cannot change"): :meth:`ConsentLedger.replace` records the new artefact as
@@ -21,15 +20,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import structlog
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, JsonValue
+from pydantic import JsonValue
 
 from iesnode.consent.artefact import ConsentArtefact, ConsentTerms
 from iesnode.consent.audit import AuditEvent, AuditLog
 from iesnode.consent.errors import ConsentError
+from iesnode.consent.transitions import (
+    ConsentRecord,
+    ConsentStatus,
+    check_replacement,
+    check_transition,
+)
 from iesnode.interfaces import Clock, RecordStore
 
 __all__ = ["ConsentLedger", "ConsentRecord", "ConsentStatus", "StatusBits"]
@@ -37,30 +41,6 @@ __all__ = ["ConsentLedger", "ConsentRecord", "ConsentStatus", "StatusBits"]
 log = structlog.get_logger(__name__)
 
 _KIND: Final = "consent"
-
-
-class ConsentStatus(StrEnum):
-    """Where a consent is in its life."""
-
-    REQUESTED = "REQUESTED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    ACTIVE = "ACTIVE"
-    PAUSED = "PAUSED"
-    REVOKED = "REVOKED"
-    EXPIRED = "EXPIRED"
-
-
-_NEXT: Final[dict[ConsentStatus, frozenset[ConsentStatus]]] = {
-    ConsentStatus.REQUESTED: frozenset({ConsentStatus.APPROVED, ConsentStatus.REJECTED}),
-    ConsentStatus.APPROVED: frozenset({ConsentStatus.ACTIVE}),
-    ConsentStatus.ACTIVE: frozenset({ConsentStatus.PAUSED, ConsentStatus.REVOKED}),
-    ConsentStatus.PAUSED: frozenset({ConsentStatus.ACTIVE, ConsentStatus.REVOKED}),
-    ConsentStatus.REJECTED: frozenset(),
-    ConsentStatus.REVOKED: frozenset(),
-    ConsentStatus.EXPIRED: frozenset(),
-}
-_TERMINAL: Final = frozenset({ConsentStatus.REJECTED, ConsentStatus.REVOKED, ConsentStatus.EXPIRED})
 
 
 class StatusBits(Protocol):
@@ -81,36 +61,6 @@ class StatusBits(Protocol):
     async def revoke(self, index: int) -> None:
         """Set the revocation bit (REVOKED, for good)."""
         ...
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-class ConsentRecord(BaseModel):
-    """A consent artefact with its status, as one stored version."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    artefact: ConsentArtefact
-    status: ConsentStatus
-    changed_at: Annotated[AwareDatetime, AfterValidator(_utc)]
-    actor: str
-    reason: str | None = None
-    status_index: int | None = None
-    replaces: str | None = None
-    replaced_by: str | None = None
-
-    @property
-    def consent_id(self) -> str:
-        """The artefact id."""
-        return self.artefact.id
-
-    def effective(self, at: datetime) -> ConsentRecord:
-        """This record as seen at ``at``: a non-terminal consent past ``validUntil`` is EXPIRED."""
-        if self.status not in _TERMINAL and at >= self.artefact.validity.valid_until:
-            return self.model_copy(update={"status": ConsentStatus.EXPIRED})
-        return self
 
 
 class ConsentLedger:
@@ -231,23 +181,7 @@ class ConsentLedger:
     ) -> ConsentRecord:
         """New terms for a live consent: a new ACTIVE artefact, and the old one REVOKED."""
         old = await self.get(old_id)
-        if ConsentStatus.REVOKED not in _NEXT[old.status]:
-            raise ConsentError(
-                "CONSENT_ILLEGAL_TRANSITION",
-                f"only an ACTIVE or PAUSED consent can be replaced, this one is {old.status}",
-                consent_id=old_id,
-            )
-        for field in ("consumer", "data_provider", "data_consumer"):
-            if getattr(new_terms, field) != getattr(old.artefact, field):
-                raise ConsentError(
-                    "CONSENT_PARTIES_CHANGED",
-                    f"{field} cannot change on replacement; request a new consent",
-                    consent_id=old_id,
-                )
-        if new_terms == old.artefact.terms():
-            raise ConsentError(
-                "CONSENT_TERMS_UNCHANGED", "the new terms equal the old", consent_id=old_id
-            )
+        check_replacement(old, new_terms)
         new = await self.request(new_terms, actor=actor)
         await self._move(new.consent_id, ConsentStatus.APPROVED, AuditEvent.APPROVED, actor)
         new = await self._move(
@@ -278,12 +212,7 @@ class ConsentLedger:
         async with self._lock:
             now, at = self._now()
             current = await self.get(consent_id)  # the latest version, expiry applied now
-            if target not in _NEXT[current.status] or source not in (None, current.status):
-                raise ConsentError(
-                    "CONSENT_ILLEGAL_TRANSITION",
-                    f"a {current.status} consent cannot become {target} ({event})",
-                    consent_id=consent_id,
-                )
+            check_transition(current, target, event, source)
             index = await self._bits.allocate() if allocate else current.status_index
             if bits is not None:
                 assert index is not None, "a live consent always has a status index"
