@@ -4,17 +4,18 @@ Reads: Beckn v1.1.1 ``POST /lookup`` with filters and key-id aliases; DeDi-style
 ``GET /lookup/{subscriber_id}/{key_id}`` (also under ``/dedi``) answering 404 for
 unknown and 410 for revoked or suspended keys; ``GET /lookup?role=&networkId=...``;
 ``GET /revocations/{credential_id}`` (200 revoked, 404 not). Every read takes
-``as_on`` (RFC 3339 or epoch seconds) to answer as of that moment.
+``as_on`` (RFC 3339 or epoch seconds, in the years 1 to 9999) to answer as of that
+moment.
 Writes (all signed, see :mod:`iesnode.registry.governance`): ``POST /subscribe``,
 ``POST /participants``, ``POST /participants/status``, ``POST /revocations``,
 ``POST /institutions`` (read with ``GET /institutions``).
-Errors answer ``{"error": {code, message, path}}``.
+Errors answer ``{"error": {code, message, path}}``, as do unknown routes and methods
+(404/405 ``CTX_UNKNOWN_ACTION``) and bodies over 1 MiB (413 ``SCH_PAYLOAD_TOO_LARGE``).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -23,17 +24,48 @@ from aiohttp.typedefs import Handler
 
 from iesnode.errors import AuthError, ProtocolError, RequestRejected
 from iesnode.registry.service import RegistryService
+from iesnode.registry.write_requests import json_object
 
 __all__ = ["SERVICE", "make_registry_app"]
 
 SERVICE: web.AppKey[RegistryService] = web.AppKey("registry_service")
 log = structlog.get_logger(__name__)
 _V1_KEY_ALIASES = ("unique_key_id", "ukId", "key_id", "pub_key_id", "keyId")
+_MAX_BODY = 1_048_576
 
 
 def _error(status: int, code: str, message: str, path: str | None) -> web.Response:
     body = {"error": {"code": code, "message": message, "path": path}}
     return web.json_response(body, status=status)
+
+
+_HTTP_REFUSALS = {
+    404: ("CTX_UNKNOWN_ACTION", "$path"),
+    405: ("CTX_UNKNOWN_ACTION", "$path"),
+    413: ("SCH_PAYLOAD_TOO_LARGE", "$"),
+}
+"""Refusals aiohttp raises itself: no such route, wrong method, body over the limit."""
+_EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+_V1_FILTERS = (
+    "subscriber_id",
+    *_V1_KEY_ALIASES,
+    *("type", "network_id", "networkId", "domain", "city", "country", "status"),
+)
+
+
+def _http_refusal(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """One of aiohttp's own refusals in the registry's error shape."""
+    code, path = _HTTP_REFUSALS[exc.status]
+    if exc.status == 413:
+        message = f"body is over the limit of {_MAX_BODY} bytes"
+    else:
+        message = f"no endpoint {request.method} {request.path}"
+    log.info("registry_refused", code=code, path=path, reason=message)
+    response = _error(exc.status, code, message, path)
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
 
 
 @web.middleware
@@ -51,43 +83,56 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 f'Signature realm="{realm}",headers="(created) (expires) digest"'
             )
         return response
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status not in _HTTP_REFUSALS:
+            raise
+        return _http_refusal(request, exc)
     except Exception:
         log.exception("registry_request_failed", path=request.path)
         return _error(500, "INTERNAL_ERROR", "the registry failed to process the request", None)
 
 
-def _as_on(raw: Any) -> float | None:
-    if raw in (None, ""):
+def _moment(raw: Any) -> float | None:
+    """Epoch seconds from epoch seconds or an RFC 3339 time, or None."""
+    if isinstance(raw, bool):
         return None
     try:
         return float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
     try:
         return datetime.fromisoformat(str(raw)).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _as_on(raw: Any) -> float | None:
+    """``as_on`` (absent: now), a moment in the years 1 to 9999 (NaN and infinities are not)."""
+    if raw is None or raw == "":
+        return None
+    moment = _moment(raw)
+    if moment is None or not _EARLIEST <= moment <= _LATEST:
         raise RequestRejected(
-            "SCH_VALIDATION_FAILED", "as_on must be RFC 3339 or epoch seconds", path="as_on"
-        ) from None
+            "SCH_VALIDATION_FAILED",
+            "as_on must be RFC 3339 or epoch seconds, in the years 1 to 9999",
+            path="as_on",
+        )
+    return moment
 
 
-async def _json_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
-    body = await request.read()
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        raise RequestRejected("SCH_INVALID_JSON", "body is not JSON", path="$") from None
-    if not isinstance(doc, dict):
-        raise RequestRejected("SCH_INVALID_BODY", "body must be a JSON object", path="$")
-    return body, doc
+async def _lookup_body(request: web.Request) -> dict[str, Any]:
+    """The v1 lookup body: a JSON object whose filters, where given, are strings."""
+    doc = json_object(await request.read())
+    for name in _V1_FILTERS:
+        if doc.get(name) is not None and not isinstance(doc[name], str):
+            raise RequestRejected("SCH_VALIDATION_FAILED", f"{name} must be a string", path=name)
+    return doc
 
 
 async def v1_lookup(request: web.Request) -> web.Response:
     """Beckn v1 ``POST /lookup``: a filter in, an array of Subscriptions out."""
     service = request.app[SERVICE]
-    _, doc = await _json_body(request)
+    doc = await _lookup_body(request)
     key_id = next((doc[k] for k in _V1_KEY_ALIASES if doc.get(k)), None)
     records = await service.search(
         subscriber_id=doc.get("subscriber_id"),
@@ -219,7 +264,7 @@ async def health(request: web.Request) -> web.Response:
 
 def make_registry_app(service: RegistryService) -> web.Application:
     """The registry's aiohttp application."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1_048_576)
+    app = web.Application(middlewares=[error_middleware], client_max_size=_MAX_BODY)
     app[SERVICE] = service
     app.router.add_get("/health", health)
     app.router.add_post("/lookup", v1_lookup)

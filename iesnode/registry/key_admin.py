@@ -18,7 +18,7 @@ from iesnode.interfaces import Clock
 from iesnode.registry.governance import Governance
 from iesnode.registry.participants import WITHDRAWN, ParticipantDirectory
 from iesnode.registry.records import ParticipantRecord, ParticipantStatus
-from iesnode.registry.write_requests import json_object, participant_from
+from iesnode.registry.write_requests import json_object, participant_from, status_change
 
 __all__ = ["KeyAdministration"]
 
@@ -64,15 +64,8 @@ class KeyAdministration:
         writer = await self._governance.authenticate(
             body, authorization, self._directory.participant_key
         )
-        sid, kid = str(doc.get("subscriber_id", "")), str(doc.get("key_id", ""))
-        try:
-            status = ParticipantStatus(str(doc.get("status")))
-        except ValueError:
-            raise RequestRejected(
-                "SCH_VALIDATION_FAILED",
-                "status must be REVOKED, SUSPENDED or SUBSCRIBED",
-                path="status",
-            ) from None
+        change = status_change(doc)
+        sid, kid, status = change.subscriber_id, change.key_id, change.status
         if status not in (*WITHDRAWN, ParticipantStatus.SUBSCRIBED):
             raise RequestRejected(
                 "SCH_VALIDATION_FAILED", f"cannot set status {status.value}", path="status"
@@ -85,5 +78,11 @@ class KeyAdministration:
             raise Forbidden("REG_KEY_REVOKED", "a revoked key stays revoked", path="status")
         changed = record.model_copy(update={"status": status, "updated": self._now()})
         await self._directory.write(changed, writer.actor)
-        log.info("key_status_set", subscriber_id=sid, key_id=kid, status=status.value)
+        log.info(
+            "key_status_set",
+            subscriber_id=sid,
+            key_id=kid,
+            status=status.value,
+            reason=change.reason,
+        )
         return changed

@@ -42,6 +42,7 @@ from iesnode.model.subscriber import Role, Subscriber, SubscriberStatus
 from iesnode.registry.wire_views import beckn_v1_subscription, dedi_participant
 
 __all__ = [
+    "Ident",
     "InstitutionRecord",
     "InstitutionRole",
     "LicenceStatus",
@@ -94,7 +95,7 @@ def _http_url(value: str) -> str:
 
 _Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 """A namespace or registry name: letters, digits, ``.``, ``_``, ``-``."""
-_Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:%@~+-]{0,254}$")]
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:%@~+-]{0,254}$")]
 """A subscriber, key, organisation or issuer id: no ``/``, ``|``, quotes or whitespace."""
 _Token = Annotated[str, StringConstraints(pattern=r"^\S{1,256}$")]
 _PublicKey = Annotated[str, AfterValidator(_public_key)]
@@ -157,7 +158,7 @@ class ParticipantRecord(_Validity):
 
     namespace: _Name
     registry: _Name
-    subscriber_id: _Ident
+    subscriber_id: Ident
     subscriber_url: _HttpUrl
     role: Role
     domains: tuple[_Token, ...] = ()
@@ -165,7 +166,7 @@ class ParticipantRecord(_Validity):
     country: _Token | None = None
     signing_public_key: _PublicKey
     encryption_public_key: _PublicKey
-    key_id: _Ident
+    key_id: Ident
     status: ParticipantStatus = ParticipantStatus.INITIATED
     created: _UtcDatetime
     updated: _UtcDatetime
@@ -249,12 +250,12 @@ class InstitutionRecord(_Validity):
 
     namespace: _Name
     registry: _Name
-    org_id: _Ident
+    org_id: Ident
     name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     role: InstitutionRole
     licence_number: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     scope: Annotated[tuple[_Token, ...], Field(min_length=1)]
-    issuing_authority: _Ident
+    issuing_authority: Ident
     status: LicenceStatus = LicenceStatus.ACTIVE
 
     def record_key(self) -> str:
@@ -284,7 +285,7 @@ class RevocationRecord(_Record):
     """The VC id, its hash, or a status-list entry URL (printable ASCII)."""
     revoked_at: _UtcDatetime
     reason: Annotated[str, StringConstraints(max_length=512)] | None = None
-    issuer: _Ident
+    issuer: Ident
     purpose: RevocationPurpose = RevocationPurpose.REVOCATION
 
     def record_key(self) -> str:

@@ -36,6 +36,7 @@ from iesnode.registry.records import ParticipantRecord, ParticipantStatus
 from iesnode.registry.revocations import CredentialRevocations
 from iesnode.registry.subscription_flow import SubscriptionFlow
 from iesnode.registry.wire_views import beckn_v1_subscription, dedi_participant
+from iesnode.registry.write_requests import years_after
 
 __all__ = ["RegistryService"]
 
@@ -105,7 +106,7 @@ class RegistryService:
             key_id=self._signer.key_id,
             status=ParticipantStatus.SUBSCRIBED,
             valid_from=existing.valid_from if existing else now,
-            valid_until=existing.valid_until if existing else now.replace(year=now.year + 10),
+            valid_until=existing.valid_until if existing else years_after(now, 10),
             created=existing.created if existing else now,
             updated=now,
         )
