@@ -4,7 +4,7 @@ Reads: Beckn v1.1.1 ``POST /lookup`` with filters and key-id aliases; DeDi-style
 ``GET /lookup/{subscriber_id}/{key_id}`` (also under ``/dedi``) answering 404 for
 unknown and 410 for revoked or suspended keys; ``GET /lookup?role=&networkId=...``;
 ``GET /revocations/{credential_id}`` (200 revoked, 404 not). Every read takes
-``as_on`` (RFC 3339 or epoch seconds, in the years 1 to 9999) to answer as of that
+``as_on`` (RFC 3339 with its offset, or epoch seconds, in the years 1 to 9999) to answer as of that
 moment.
 Writes (all signed, see :mod:`iesnode.registry.governance`): ``POST /subscribe``,
 ``POST /participants``, ``POST /participants/status``, ``POST /revocations``,
@@ -101,7 +101,9 @@ def _moment(raw: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         pass
     try:
-        return datetime.fromisoformat(str(raw)).timestamp()
+        moment = datetime.fromisoformat(str(raw))
+        # RFC 3339 times carry their offset: a local time would depend on the server's zone
+        return None if moment.tzinfo is None else moment.timestamp()
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -114,7 +116,7 @@ def _as_on(raw: Any) -> float | None:
     if moment is None or not _EARLIEST <= moment <= _LATEST:
         raise RequestRejected(
             "SCH_VALIDATION_FAILED",
-            "as_on must be RFC 3339 or epoch seconds, in the years 1 to 9999",
+            "as_on must be RFC 3339 (with an offset) or epoch seconds, in the years 1 to 9999",
             path="as_on",
         )
     return moment

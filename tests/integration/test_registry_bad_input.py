@@ -217,6 +217,7 @@ AS_ON_READS += ["institutions?role=DISCOM&", "revocations/urn:uuid:kept?", "POST
 NO_MOMENT = st.from_regex(r"\A[A-Za-z]{1,12}\Z") | st.floats(min_value=2.6e11).map(repr)
 NO_MOMENT |= st.floats(max_value=-6.3e10).map(repr) | st.sampled_from(["nan", "2026-13-01"])
 NO_MOMENT |= st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+NO_MOMENT |= st.datetimes(max_value=datetime(9999, 12, 30)).map(str)  # no offset: whose time?
 MOMENT = st.floats(-6.2e10, 2.5e11).map(repr) | st.integers(-62 * 10**9, 250 * 10**9).map(str)
 MOMENT |= st.datetimes(max_value=datetime(9999, 12, 30), timezones=st.just(UTC)).map(str)
 AS_ON = MOMENT.map(lambda m: (m, True)) | NO_MOMENT.map(lambda m: (m, False))
@@ -240,11 +241,12 @@ def test_as_on_is_answered_if_a_moment_else_refused(live: Live, read: str, as_on
 # as_on inputs that were 500s (1e20, inf, 1e300), a 404 "unknown key" (nan), epoch 1 (true)
 OLD_AS_ON = [("lookup?", "1e20"), ("institutions?", "inf"), ("POST lookup", 1e300)]
 OLD_AS_ON += [("lookup/kept.ies.example/k1?", "nan"), ("POST lookup", True)]
+OLD_AS_ON += [("lookup?", "2026-03-01T10:00:00")]  # was read in the server's time zone
 
 
 @pytest.mark.parametrize(("read", "as_on"), OLD_AS_ON)
 def test_an_as_on_that_is_no_moment_is_a_schema_error(live: Live, read: str, as_on: Any) -> None:
-    """``as_on`` beyond the calendar, NaN, infinite or boolean: 400 at as_on."""
+    """``as_on`` beyond the calendar, NaN, infinite, boolean or without offset: 400 at as_on."""
     assert answer(read_as_on(live, read, as_on)) == (400, SCH, "as_on")
 
 
