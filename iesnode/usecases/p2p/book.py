@@ -5,7 +5,8 @@ The quote is what ``select``/``init`` answer in the DEG wave-2 flow
 wheeling"): the buyer's contract with the seller's price and remaining availability per
 interval, the seller and its DISCOM's ledger provider as the offer names them, and both
 DISCOMs' wheeling charges. An order is refused with the path of the first interval that
-is not on offer or asks for more than is left.
+is not on offer or asks for more than is left (counting what the order's earlier lines
+already ask of the same slot).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class OfferBook:
         """``contract`` priced from the book; raises ``BusinessError`` naming the bad path."""
         seller: Party | None = None
         commitments = []
+        asked: dict[tuple[str, datetime], int] = {}
         for n, commitment in enumerate(contract.commitments):
             where = f"message.contract.commitments[{n}]"
             offer = self.offers.get(commitment.offer_id)
@@ -79,7 +81,7 @@ class OfferBook:
                     "P2P_UNKNOWN_OFFER", f"no offer {commitment.offer_id}", path=f"{where}.offer.id"
                 )
             seller = offer.seller
-            commitments.append(self._priced(offer, commitment, where))
+            commitments.append(self._priced(offer, commitment, where, asked))
         assert seller is not None  # a contract has at least one commitment
         uris = {
             **contract.ledger_uris,
@@ -106,7 +108,13 @@ class OfferBook:
             policy=policy if policy is not None else contract.policy,
         )
 
-    def _priced(self, offer: Offer, commitment: Commitment, where: str) -> Commitment:
+    def _priced(
+        self,
+        offer: Offer,
+        commitment: Commitment,
+        where: str,
+        asked: dict[tuple[str, datetime], int],
+    ) -> Commitment:
         lines = []
         for line in commitment.lines:
             at = f"{where}.commitmentAttributes.intervals[id={line.interval_id}]"
@@ -116,10 +124,12 @@ class OfferBook:
                     "P2P_UNKNOWN_SLOT", f"{offer.offer_id} has no slot at {line.start}", path=at
                 )
             left = self.left(offer.offer_id, slot.start)
-            if line.requested_wh > left:
+            key = (offer.offer_id, slot.start)
+            asked[key] = asked.get(key, 0) + line.requested_wh
+            if asked[key] > left:
                 raise BusinessError(
                     "P2P_INSUFFICIENT_QTY",
-                    f"{line.requested_wh} Wh requested, {left} Wh available",
+                    f"{asked[key]} Wh requested of this slot, {left} Wh available",
                     path=f"{at}.REQUESTED_QTY",
                 )
             priced = replace(line, price_paise_per_kwh=slot.price_paise_per_kwh, available_wh=left)

@@ -4,7 +4,8 @@ Roles come from ``contractAttributes.roles``; the buyer and seller from the
 ``EnergyCustomer`` participants those roles name (meter, CIS number, capacity), the
 DISCOMs and their ledger providers' URLs from the ``DiscomLedgerProvider`` participants,
 the intervals from each commitment's ``TimeSeries`` (``research/energy-domain.md`` §2.2,
-"Contract shape"). Anything that does not fit is a ``P2P_BAD_MESSAGE`` naming the path.
+"Contract shape"). Anything that does not fit (a ``REQUESTED_QTY`` of 0 included) is a
+``P2P_BAD_MESSAGE`` naming the path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from iesnode.usecases.p2p.contract import Commitment, Line, Party, TradeContract
-from iesnode.usecases.p2p.series import Series, bad, items, mapping, read_paise, read_wh, text
+from iesnode.usecases.p2p.series import (
+    Series,
+    bad,
+    items,
+    mapping,
+    read_paise,
+    read_wh,
+    text,
+    utf8,
+)
 
 __all__ = ["read_contract"]
 
@@ -22,6 +32,7 @@ _ROLES = ("buyerPlatform", "sellerPlatform", "buyerDiscom", "sellerDiscom")
 
 def read_contract(value: object, path: str = "message.contract") -> TradeContract:
     """Read a contract; ``P2P_BAD_MESSAGE`` names the first path that does not fit."""
+    utf8(value, path)
     doc = mapping(value, path)
     attrs = mapping(doc.get("contractAttributes"), f"{path}.contractAttributes")
     bound: dict[str, str] = {}
@@ -89,6 +100,9 @@ def _read_commitment(doc: Mapping[str, Any], path: str) -> Commitment:
         where = f"{path}.commitmentAttributes.intervals[id={row.interval_id}]"
         if "REQUESTED_QTY" not in row.values:
             raise bad(where, "no REQUESTED_QTY")
+        requested = read_wh(row.values["REQUESTED_QTY"], f"{where}.REQUESTED_QTY")
+        if requested == 0:
+            raise bad(f"{where}.REQUESTED_QTY", "a trade asks for more than 0 kWh")
         price = row.values.get("PRICE_PER_KWH")
         available = row.values.get("AVAILABLE_QTY")
         lines.append(
@@ -96,7 +110,7 @@ def _read_commitment(doc: Mapping[str, Any], path: str) -> Commitment:
                 interval_id=row.interval_id,
                 start=row.start,
                 end=row.end,
-                requested_wh=read_wh(row.values["REQUESTED_QTY"], f"{where}.REQUESTED_QTY"),
+                requested_wh=requested,
                 price_paise_per_kwh=None
                 if price is None
                 else read_paise(price, f"{where}.PRICE_PER_KWH"),

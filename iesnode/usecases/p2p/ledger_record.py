@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from iesnode.usecases.p2p.ledger_types import (
+    WIRE_LIMIT,
     TradeDetail,
     TradeStatus,
     ValidationMetric,
@@ -95,8 +96,8 @@ class TradeInput:
                 raise bad_input(f"tradeDetails[{index}]", "expected a TradeDetail")
         object.__setattr__(self, "trade_details", details)
         price: object = self.price_paise_per_kwh
-        if not is_int(price) or self.price_paise_per_kwh < 0:
-            raise bad_input("pricePerKwh", f"price must be whole paise >= 0, not {price!r}")
+        if not is_int(price) or not 0 <= self.price_paise_per_kwh < WIRE_LIMIT * 100:
+            raise bad_input("pricePerKwh", f"price must be paise in [0, 10^17), not {price!r}")
         if self.buyer_id == self.seller_id:
             raise bad_input("sellerId", "buyer and seller are the same meter (self-trade)")
 

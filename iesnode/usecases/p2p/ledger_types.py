@@ -21,6 +21,7 @@ __all__ = [
     "LEDGER_TAMPERED",
     "LEDGER_UNKNOWN_TRADE",
     "OPEN_STATUSES",
+    "WIRE_LIMIT",
     "ChainReport",
     "LedgerError",
     "MetricType",
@@ -39,6 +40,8 @@ LEDGER_TAMPERED: Final = "LEDGER_TAMPERED"
 _CODES: Final = frozenset(
     {LEDGER_NOT_A_PARTY, LEDGER_UNKNOWN_TRADE, LEDGER_CONFLICT, LEDGER_BAD_INPUT, LEDGER_TAMPERED}
 )
+WIRE_LIMIT: Final = 10**15
+"""Wire quantities (kWh) and prices (INR) are below this; a stored value must read back."""
 
 
 class LedgerError(BusinessError):
@@ -123,6 +126,8 @@ class TradeDetail:
     def __post_init__(self) -> None:
         if not is_int(self.trade_qty_wh) or self.trade_qty_wh <= 0:
             raise bad_input("tradeQty", f"trade quantity must be positive, not {self.trade_qty_wh}")
+        if self.trade_qty_wh >= WIRE_LIMIT * 1000:
+            raise bad_input("tradeQty", f"trade quantity must be below {WIRE_LIMIT} units")
         try:
             object.__setattr__(self, "trade_type", TradeType(self.trade_type))
         except ValueError:
@@ -152,9 +157,10 @@ class ValidationMetric:
             raise bad_input(
                 "validationMetricType", f"unknown metric type {self.metric_type!r}"
             ) from None
-        if not is_int(self.value_wh) or self.value_wh < 0:
+        if not is_int(self.value_wh) or not 0 <= self.value_wh < WIRE_LIMIT * 1000:
             raise bad_input(
-                "validationMetricValue", f"metric value must be >= 0, not {self.value_wh}"
+                "validationMetricValue",
+                f"metric value must be >= 0 and below {WIRE_LIMIT} units, not {self.value_wh}",
             )
 
 

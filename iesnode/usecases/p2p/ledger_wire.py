@@ -19,6 +19,7 @@ from typing import Any
 
 from iesnode.usecases.p2p.ledger_types import (
     LEDGER_BAD_INPUT,
+    WIRE_LIMIT,
     LedgerError,
     MetricType,
     TradeDetail,
@@ -41,7 +42,7 @@ __all__ = [
     "within",
 ]
 
-_TOO_LARGE = Decimal(10) ** 15
+_TOO_LARGE = Decimal(WIRE_LIMIT)
 
 
 def within(prefix: str, error: LedgerError) -> LedgerError:

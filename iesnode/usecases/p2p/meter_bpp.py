@@ -29,10 +29,19 @@ import structlog
 
 from iesnode.adapters.base import AdapterError, Direction, MeterData, Quality, Reading
 from iesnode.errors import BusinessError
-from iesnode.protocol.duration import parse_duration
 from iesnode.protocol.roles.bpp import HandlerRegistry, IncomingRequest
 from iesnode.usecases.p2p.config import MeterBppConfig
-from iesnode.usecases.p2p.series import bad, items, mapping, read_time, rfc3339, text
+from iesnode.usecases.p2p.series import (
+    bad,
+    items,
+    mapping,
+    read_duration,
+    read_time,
+    rfc3339,
+    text,
+    utf8,
+    window_end,
+)
 
 if TYPE_CHECKING:
     from iesnode.node import Node
@@ -108,7 +117,7 @@ def read_meter_reply(message: Mapping[str, Any]) -> list[MeterSeries]:
         direction = attrs.get("direction")
         if direction not in ("import", "export"):
             raise bad(f"{where}.direction", "expected import or export")
-        step = timedelta(seconds=parse_duration(text(attrs, "duration", where)))
+        _, step = read_duration(attrs, "duration", where)
         start = read_time(attrs.get("start"), f"{where}.start")
         intervals = []
         for k, row in enumerate(items(attrs.get("intervals"), f"{where}.intervals")):
@@ -172,21 +181,19 @@ class MeterDataBpp:
                 f"{req.sender} may not read this DISCOM's meter data",
                 path="context.bapId",
             )
+        utf8(req.message, "message")
         contract = mapping(req.message.get("contract"), "message.contract")
         attrs = mapping(contract.get("contractAttributes"), _PATH)
         if attrs.get("@type") != "MeterDataRequest":
             raise bad(f"{_PATH}.@type", "expected a MeterDataRequest")
         period = mapping(attrs.get("intervalPeriod"), f"{_PATH}.intervalPeriod")
         start = read_time(period.get("start"), f"{_PATH}.intervalPeriod.start")
-        duration = text(period, "duration", f"{_PATH}.intervalPeriod")
-        try:
-            step = timedelta(seconds=parse_duration(duration))
-        except ValueError as exc:
-            raise bad(f"{_PATH}.intervalPeriod.duration", str(exc)) from None
+        duration, step = read_duration(period, "duration", f"{_PATH}.intervalPeriod")
         count = attrs.get("intervalCount")
         if not isinstance(count, int) or not 0 < count <= self.config.max_intervals:
             limit = self.config.max_intervals
             raise bad(f"{_PATH}.intervalCount", f"expected 1 to {limit} intervals")
+        window_end(start, count, step, f"{_PATH}.intervalPeriod")
         performance = []
         for n, meter in enumerate(items(attrs.get("meters"), f"{_PATH}.meters")):
             where = f"{_PATH}.meters[{n}]"

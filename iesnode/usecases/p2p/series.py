@@ -8,12 +8,15 @@ A commitment's ``commitmentAttributes`` (and an offer's ``inputs``) is a Beckn
 Quantities travel as JSON numbers in kWh and prices in INR per kWh, as the DEG examples
 and the network policy pack read them; inside iesnode they are integer Wh and paise,
 converted exactly through :class:`~decimal.Decimal` (a value finer than 1 Wh or 1 paisa
-is refused, never rounded). Every refusal is a ``P2P_BAD_MESSAGE``
+is refused, never rounded, and so is one of 10^15 units or more, which the ledger could not
+store). Times and windows must lie within the calendar (years 1 to 9999), and text must be
+Unicode that UTF-8 can carry. Every refusal is a ``P2P_BAD_MESSAGE``
 :class:`~iesnode.errors.BusinessError` naming the JSON path.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,15 +35,20 @@ __all__ = [
     "items",
     "json_number",
     "mapping",
+    "read_duration",
     "read_paise",
     "read_time",
     "read_wh",
     "rfc3339",
     "text",
+    "utf8",
+    "window_end",
 ]
 
 P2P_BAD_MESSAGE: Final = "P2P_BAD_MESSAGE"
 TIME_SERIES_CONTEXT: Final = "https://schema.nfh.global/BecknTimeSeries/v1.0/context.jsonld"
+_TOO_LARGE: Final = Decimal(10) ** 15
+"""Quantities and prices are below 10^15 of their unit (the ledger's wire limit)."""
 
 
 def bad(path: str, message: str) -> BusinessError:
@@ -66,6 +74,8 @@ def _decimal(value: object, path: str) -> Decimal:
         raise bad(path, f"not a number: {value!r}") from None
     if not number.is_finite() or number < 0:
         raise bad(path, f"not a non-negative number: {value!r}")
+    if number >= _TOO_LARGE:
+        raise bad(path, f"not a number below 10^15: {value!r}")
     return number
 
 
@@ -101,7 +111,61 @@ def read_time(value: object, path: str) -> datetime:
         raise bad(path, f"not an RFC 3339 timestamp: {value!r}") from None
     if moment.tzinfo is None:
         raise bad(path, "the timestamp has no UTC offset")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise bad(path, f"{value!r} is outside the years 1 to 9999 in UTC") from None
+
+
+def read_duration(doc: Mapping[str, Any], key: str, path: str) -> tuple[str, timedelta]:
+    """``doc[key]`` as an ISO 8601 duration and its positive length."""
+    text_value = text(doc, key, path)
+    try:
+        step = timedelta(seconds=parse_duration(text_value))
+    except ValueError as exc:
+        raise bad(f"{path}.{key}", str(exc)) from None
+    except OverflowError:
+        raise bad(f"{path}.{key}", f"{text_value!r} is longer than the calendar") from None
+    if step <= timedelta(0):
+        raise bad(f"{path}.{key}", "the interval length must be positive")
+    return text_value, step
+
+
+def window_end(start: datetime, steps: int, step: timedelta, path: str) -> datetime:
+    """``start + steps·step``; ``P2P_BAD_MESSAGE`` at ``path`` past the year 9999."""
+    try:
+        return start + steps * step
+    except OverflowError:
+        raise bad(path, "the window ends after the year 9999") from None
+
+
+def utf8(value: object, path: str) -> None:
+    """Refuse a string (or key) UTF-8 cannot carry: a lone surrogate sent as ``\\ud800``.
+
+    Such text parses as JSON but cannot be signed, stored or sent on, so it is refused
+    before it goes anywhere. Walks without recursion (nesting depth is the sender's).
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return  # the usual case, checked without a walk
+    except (ValueError, TypeError, RecursionError):
+        pass  # find the field
+    pending: list[tuple[object, str]] = [(value, path)]
+    while pending:
+        item, where = pending.pop()
+        children: list[tuple[object, str]] = []
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise bad(where, "text with a lone surrogate, which UTF-8 cannot carry") from None
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+                children += [(key, f"{where}.{name}"), (child, f"{where}.{name}")]
+        elif isinstance(item, list):
+            children = [(child, f"{where}[{n}]") for n, child in enumerate(item)]
+        pending += reversed(children)
 
 
 def mapping(value: object, path: str) -> Mapping[str, Any]:
@@ -201,13 +265,8 @@ class Series:
             raise bad(f"{path}.@type", "expected a TimeSeries")
         period = mapping(doc.get("intervalPeriod"), f"{path}.intervalPeriod")
         start = read_time(period.get("start"), f"{path}.intervalPeriod.start")
-        duration = text(period, "duration", f"{path}.intervalPeriod")
-        try:
-            step = timedelta(seconds=parse_duration(duration))
-        except ValueError as exc:
-            raise bad(f"{path}.intervalPeriod.duration", str(exc)) from None
-        if step <= timedelta(0):
-            raise bad(f"{path}.intervalPeriod.duration", "the interval length must be positive")
+        duration, step = read_duration(period, "duration", f"{path}.intervalPeriod")
+        window_end(start, 1, step, f"{path}.intervalPeriod")
         descriptors: dict[str, Mapping[str, str]] = {}
         for index, item in enumerate(
             items(doc.get("payloadDescriptors"), f"{path}.payloadDescriptors")
@@ -233,6 +292,6 @@ class Series:
                 if kind not in descriptors:
                     raise bad(f"{where}.payloads[{n}].type", f"{kind} is not declared")
                 values[kind] = found[0]
-            begin = start + number * step
-            rows.append(Row(number, begin, begin + step, values))
+            begin = window_end(start, number, step, f"{where}.id")
+            rows.append(Row(number, begin, window_end(begin, 1, step, f"{where}.id"), values))
         return cls(duration, descriptors, tuple(sorted(rows, key=lambda r: r.interval_id)))
