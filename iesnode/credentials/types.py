@@ -32,7 +32,7 @@ from referencing.jsonschema import DRAFT202012
 
 from iesnode.credentials.errors import CredentialError
 from iesnode.errors import ConfigError
-from iesnode.protocol.schema import _dotted, _missing_property, _sentence
+from iesnode.protocol.schema import _missing_property, _sentence, dotted_path
 
 __all__ = ["CredentialTypes"]
 
@@ -185,7 +185,7 @@ def _best(errors: list[ValidationError]) -> tuple[str, str]:
         parts: list[str | int] = list(error.absolute_path)
         if error.validator == "required":
             parts.append(_missing_property(error))
-        path = _dotted(parts)
+        path = dotted_path(parts)
         sentence = _sentence(path, error).replace("the body", "the credential", 1)
         ranked.append((len(parts), _RULE_RANK.get(str(error.validator), 3), path, sentence))
     _, _, path, sentence = min(ranked)

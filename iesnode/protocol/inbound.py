@@ -25,6 +25,7 @@ from iesnode.model.subscriber import Role, Subscriber
 from iesnode.protocol.actions import is_callback, wire_name
 from iesnode.protocol.dialects import detect_dialect, read_envelope
 from iesnode.protocol.header_verifier import HeaderVerifier
+from iesnode.protocol.ijson import lone_surrogate_path
 from iesnode.protocol.schema import SchemaRegistry
 from iesnode.protocol.signing import SignatureHeader
 
@@ -160,7 +161,7 @@ class InboundVerifier:
     def decode_json(self, ex: Exchange) -> Any:
         """Decode the (already verified) body."""
         try:
-            return json.loads(ex.body)
+            doc = json.loads(ex.body)
         except json.JSONDecodeError as exc:
             raise RequestRejected(
                 "SCH_INVALID_JSON",
@@ -182,6 +183,14 @@ class InboundVerifier:
                 path="$",
                 error_type="JSON-SCHEMA-ERROR",
             ) from exc
+        if (where := lone_surrogate_path(ex.body, doc)) is not None:
+            raise RequestRejected(
+                "SCH_INVALID_JSON",
+                f"{where} escapes a lone UTF-16 surrogate (not I-JSON, RFC 7493 section 2.1)",
+                path=where,
+                error_type="JSON-SCHEMA-ERROR",
+            )
+        return doc
 
     def validate_schema(self, ex: Exchange, doc: Any) -> Envelope:
         """Detect the dialect, validate against its schema for the path's action, read it."""

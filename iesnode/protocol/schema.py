@@ -32,7 +32,7 @@ from iesnode.errors import ConfigError, RequestRejected, UnknownAction
 from iesnode.model.envelope import Dialect
 from iesnode.protocol.predicate import Predicate, compile_predicate
 
-__all__ = ["SchemaRegistry"]
+__all__ = ["SchemaRegistry", "dotted_path"]
 
 log = structlog.get_logger(__name__)
 
@@ -157,7 +157,7 @@ class _Explained:
         parts: list[str | int] = list(error.absolute_path)
         if error.validator == "required":
             parts.append(_missing_property(error))
-        self.path = _dotted(parts)
+        self.path = dotted_path(parts)
         in_context = bool(parts) and parts[0] == "context"
         is_action = parts[:2] == ["context", "action"]
         if not in_context:
@@ -191,7 +191,7 @@ def _missing_property(error: ValidationError) -> str:
     return str(missing[0]) if missing else "?"
 
 
-def _dotted(parts: Iterable[str | int]) -> str:
+def dotted_path(parts: Iterable[str | int]) -> str:
     """Write a JSON path the way NACKs show it: ``message.contract.commitments[0].id``.
 
     Keys that are not identifiers are written as ``["key"]``; the root is ``$``.

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from iesnode.errors import RequestRejected
+from iesnode.protocol.ijson import lone_surrogate_path
 from iesnode.registry.records import Ident, ParticipantRecord, ParticipantStatus
 
 __all__ = [
@@ -61,13 +62,17 @@ class StatusChange(BaseModel):
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or ``SCH_INVALID_JSON``/``SCH_INVALID_BODY``."""
+    """The body as a JSON object (I-JSON), or ``SCH_INVALID_JSON``/``SCH_INVALID_BODY``."""
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError):
         raise RequestRejected("SCH_INVALID_JSON", "body is not JSON", path="$") from None
     if not isinstance(doc, dict):
         raise RequestRejected("SCH_INVALID_BODY", "body must be a JSON object", path="$")
+    if (where := lone_surrogate_path(body, doc)) is not None:
+        raise RequestRejected(
+            "SCH_INVALID_JSON", f"{where} escapes a lone UTF-16 surrogate", path=where
+        )
     return doc
 
 

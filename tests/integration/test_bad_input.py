@@ -154,6 +154,24 @@ async def test_body_not_utf8(rig: Rig) -> None:
     await rig.assert_still_serving()
 
 
+async def test_lone_surrogate_escape(rig: Rig) -> None:
+    """A string escaping a lone UTF-16 surrogate (not I-JSON): 400 SCH_INVALID_JSON at it."""
+    doc = rig.select()
+    doc["message"]["contract"]["commitments"][0]["id"] = "PLACEHOLDER"
+    body = encode(doc).replace(b"PLACEHOLDER", b"c\\ud800")
+    reply = await rig.send(body, rig.headers(body))
+    rig.nack(reply, 400, "SCH_INVALID_JSON", "message.contract.commitments[0].id")
+    await rig.assert_still_serving()
+
+
+async def test_surrogate_pair_escape_is_acked(rig: Rig) -> None:
+    """An escaped surrogate pair is one code point and is accepted."""
+    doc = rig.select()
+    doc["message"]["contract"]["commitments"][0]["id"] = "PLACEHOLDER"
+    body = encode(doc).replace(b"PLACEHOLDER", b"sun \\ud83c\\udf1e")
+    assert_ack(await rig.send(body, rig.headers(body)))
+
+
 async def test_body_not_an_object(rig: Rig) -> None:
     """A signed JSON array instead of an envelope: 400 SCH_INVALID_BODY at ``$``."""
     body = b"[1,2,3]"

@@ -37,20 +37,17 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 from iesnode.errors import NackReceived
-from iesnode.interfaces import PendingRequest
 from iesnode.model.envelope import Dialect, Envelope
 from iesnode.node import Node
 from iesnode.protocol.dialects import write_envelope
 from iesnode.protocol.roles.bap import Callback
-from iesnode.protocol.roles.bap_client import Sent
 from iesnode.protocol.roles.envelopes import join_url, request_context
 from iesnode.usecases.p2p.cluster import P2P_DOMAIN, P2P_NETWORK
 from iesnode.usecases.p2p.contract_read import read_contract
 from iesnode.usecases.p2p.ledger_types import LedgerError
 from iesnode.usecases.p2p.ledger_view import read_records
-from iesnode.usecases.p2p.peers import bap_client
 from iesnode.usecases.p2p.scenario import at
-from tests.integration.helpers import encode, post, signed_headers
+from tests.integration.helpers import Answer, encode, post, signed_headers
 from tests.integration.p2p_bad_inputs import (
     BESCOM,
     HESCOM,
@@ -256,7 +253,7 @@ async def test_zero_quantity_is_a_bad_message_when_selected(running: tuple[Bench
     assert refused == ("P2P_BAD_MESSAGE", f"{SERIES_PATH}.intervals[id=0].REQUESTED_QTY")
 
 
-async def send_escaped(node: Node, sample: Sample, message: dict[str, Any]) -> Callback:
+async def send_escaped(node: Node, sample: Sample, message: dict[str, Any]) -> Answer:
     """Send ``message`` from ``node`` with non-ASCII text as JSON escapes (``\\ud800`` ...).
 
     The BAP client writes UTF-8, which cannot carry a lone surrogate; a peer may escape it.
@@ -275,23 +272,20 @@ async def send_escaped(node: Node, sample: Sample, message: dict[str, Any]) -> C
         domain=P2P_DOMAIN,
     )
     body = encode(write_envelope(Envelope(context=context, message=message)))
-    sent = Sent(sample.action, context.message_id, context.transaction_id, now + 10)
-    pending = PendingRequest(sent.message_id, sent.transaction_id, sent.action, sent.deadline)
-    await node.inbox.expect(pending, retention=60)
     async with aiohttp.ClientSession() as session:
         url = join_url(sample.to.uri, sample.action)
-        reply = await post(session, url, body, signed_headers(node.signer, body, now))
-    assert reply.status == 200
-    return await anext(aiter(bap_client(node).callbacks(sent)))
+        return await post(session, url, body, signed_headers(node.signer, body, now))
 
 
-async def test_lone_surrogate_in_a_contract_is_a_bad_message(running: tuple[Bench, Logs]) -> None:
-    """A meterId of "\\ud800" (was a handler crash storing it) is P2P_BAD_MESSAGE at it."""
+async def test_lone_surrogate_in_a_contract_is_refused_at_the_edge(
+    running: tuple[Bench, Logs],
+) -> None:
+    """A meterId of "\\ud800" (was a handler crash storing it) is NACKed, naming it."""
     bench = running[0]
     meter = ("contract", "participants", 0, "participantAttributes", "meterId")
     sample = bench.samples["ledger confirm"]
     message = Mutation(meter, "lone surrogate", "\ud800").apply(sample.message)
-    callback = await send_escaped(bench.buyer, sample, message)
+    reply = await send_escaped(bench.buyer, sample, message)
+    error = reply.json()["error"]
     path = "message.contract.participants[0].participantAttributes.meterId"
-    assert callback.error is not None
-    assert (callback.error.code, callback.error.path) == ("P2P_BAD_MESSAGE", path)
+    assert (reply.status, error["code"], error["path"]) == (400, "SCH_INVALID_JSON", path)

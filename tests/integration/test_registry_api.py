@@ -303,3 +303,16 @@ async def test_unknown_status_in_a_published_record_is_a_schema_error(rig: Rig) 
         "status",
     )
     assert (await rig.get("lookup/bpp.ies.example/k1")).status == 404
+
+
+async def test_lone_surrogate_in_a_write_is_refused_naming_it(rig: Rig) -> None:
+    """A record whose string escapes a lone UTF-16 surrogate: 400 SCH_INVALID_JSON at it."""
+    record = participant("bpp.ies.example", subscriber_url="https://bpp.ies.example/\ud800")
+    reply = await rig.write("participants", record, PUBLISHER)
+    error = json.loads(reply.body)["error"]
+    assert (reply.status, error["code"], error["path"]) == (
+        400,
+        "SCH_INVALID_JSON",
+        "subscriber_url",
+    )
+    assert (await rig.get("lookup/bpp.ies.example/k1")).status == 404

@@ -22,7 +22,6 @@ from iesnode.usecases.p2p.series import (
     read_paise,
     read_wh,
     text,
-    utf8,
 )
 
 __all__ = ["read_contract"]
@@ -32,7 +31,6 @@ _ROLES = ("buyerPlatform", "sellerPlatform", "buyerDiscom", "sellerDiscom")
 
 def read_contract(value: object, path: str = "message.contract") -> TradeContract:
     """Read a contract; ``P2P_BAD_MESSAGE`` names the first path that does not fit."""
-    utf8(value, path)
     doc = mapping(value, path)
     attrs = mapping(doc.get("contractAttributes"), f"{path}.contractAttributes")
     bound: dict[str, str] = {}

@@ -39,7 +39,6 @@ from iesnode.usecases.p2p.series import (
     read_time,
     rfc3339,
     text,
-    utf8,
     window_end,
 )
 
@@ -181,7 +180,6 @@ class MeterDataBpp:
                 f"{req.sender} may not read this DISCOM's meter data",
                 path="context.bapId",
             )
-        utf8(req.message, "message")
         contract = mapping(req.message.get("contract"), "message.contract")
         attrs = mapping(contract.get("contractAttributes"), _PATH)
         if attrs.get("@type") != "MeterDataRequest":

@@ -9,14 +9,14 @@ Quantities travel as JSON numbers in kWh and prices in INR per kWh, as the DEG e
 and the network policy pack read them; inside iesnode they are integer Wh and paise,
 converted exactly through :class:`~decimal.Decimal` (a value finer than 1 Wh or 1 paisa
 is refused, never rounded, and so is one of 10^15 units or more, which the ledger could not
-store). Times and windows must lie within the calendar (years 1 to 9999), and text must be
-Unicode that UTF-8 can carry. Every refusal is a ``P2P_BAD_MESSAGE``
-:class:`~iesnode.errors.BusinessError` naming the JSON path.
+store). Times and windows must lie within the calendar (years 1 to 9999). Every refusal is
+a ``P2P_BAD_MESSAGE`` :class:`~iesnode.errors.BusinessError` naming the JSON path. (Text
+UTF-8 cannot carry, a lone surrogate escape, never gets here: the node refuses it at the
+edge, :mod:`iesnode.protocol.ijson`.)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +41,6 @@ __all__ = [
     "read_wh",
     "rfc3339",
     "text",
-    "utf8",
     "window_end",
 ]
 
@@ -137,35 +136,6 @@ def window_end(start: datetime, steps: int, step: timedelta, path: str) -> datet
         return start + steps * step
     except OverflowError:
         raise bad(path, "the window ends after the year 9999") from None
-
-
-def utf8(value: object, path: str) -> None:
-    """Refuse a string (or key) UTF-8 cannot carry: a lone surrogate sent as ``\\ud800``.
-
-    Such text parses as JSON but cannot be signed, stored or sent on, so it is refused
-    before it goes anywhere. Walks without recursion (nesting depth is the sender's).
-    """
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-        return  # the usual case, checked without a walk
-    except (ValueError, TypeError, RecursionError):
-        pass  # find the field
-    pending: list[tuple[object, str]] = [(value, path)]
-    while pending:
-        item, where = pending.pop()
-        children: list[tuple[object, str]] = []
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise bad(where, "text with a lone surrogate, which UTF-8 cannot carry") from None
-        elif isinstance(item, Mapping):
-            for key, child in item.items():
-                name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
-                children += [(key, f"{where}.{name}"), (child, f"{where}.{name}")]
-        elif isinstance(item, list):
-            children = [(child, f"{where}[{n}]") for n, child in enumerate(item)]
-        pending += reversed(children)
 
 
 def mapping(value: object, path: str) -> Mapping[str, Any]:
