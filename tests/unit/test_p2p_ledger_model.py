@@ -106,6 +106,7 @@ def test_wire_errors_name_the_field() -> None:
     )
     assert wire_path(pricePerKwh="12.505") == "pricePerKwh"
     assert wire_path(pricePerKwh="1e999999") == "pricePerKwh"
+    assert wire_path(deliveryStartTime="0001-01-01T00:00:00+05:30") == "deliveryStartTime"
 
 
 def test_times_are_kept_in_utc() -> None:

@@ -231,7 +231,10 @@ class LedgerProvider:
                 answer = await client.status(target, message, ttl=self.config.request_ttl)
                 if answer.sender != self.config.meter_bpp:
                     return f"answered by {answer.sender}, not {self.config.meter_bpp}"
-                return read_meter_reply(answer.message)[0]
+                series = read_meter_reply(answer.message)[0]
+                if (series.meter_id, series.direction) != (meter, direction):
+                    return f"answered for {series.meter_id}/{series.direction}, not {meter}"
+                return series
             except (ClientError, BusinessError) as exc:
                 return str(exc)
 

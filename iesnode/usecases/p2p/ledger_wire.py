@@ -90,7 +90,10 @@ def aware_utc(value: object, path: str) -> datetime:
         raise bad_input(path, f"expected a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise bad_input(path, "datetime must carry a time zone (naive datetimes are refused)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise bad_input(path, "the time in UTC lies outside the years 1 to 9999") from None
 
 
 def format_time(value: datetime) -> str:

@@ -125,12 +125,12 @@ def read_meter_reply(message: Mapping[str, Any]) -> list[MeterSeries]:
                 raise bad(f"{where}.intervals[{k}]", "expected an id and a quality flag")
             if (wh is None) != (quality == "missing") or not (wh is None or isinstance(wh, int)):
                 raise bad(f"{where}.intervals[{k}].wh", "whole Wh exactly when not missing")
-            begin = start + number * step
+            begin = window_end(start, number, step, f"{where}.intervals[{k}].id")
             parts = row.get("missingParts", 0)
             intervals.append(
                 IntervalActual(
                     begin,
-                    begin + step,
+                    window_end(begin, 1, step, f"{where}.intervals[{k}].id"),
                     wh,
                     cast(Quality, quality),
                     parts if isinstance(parts, int) else 0,
