@@ -108,7 +108,12 @@ class MemoryLedger:
     ) -> list[TradeRecord]:
         """See :meth:`TradeLedger.get <iesnode.usecases.p2p.ledger.TradeLedger.get>`."""
         wanted = ReadFilter.of(reader, transaction_id, discom_id, delivery_from, delivery_to)
-        records = [self._load(seq) for seq in self._latest.values()]
+        seqs = [
+            seq
+            for (txn, _), seq in self._latest.items()
+            if transaction_id is None or txn == transaction_id
+        ]  # only the rows asked for are decoded and checked against their neighbours
+        records = [self._load(seq) for seq in seqs]
         return wanted.apply(record for record in records if record is not None)
 
     async def verify(self) -> ChainReport:
