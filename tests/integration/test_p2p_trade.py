@@ -3,14 +3,17 @@ confirms, refused writes and reads at the ledger provider, discovery filters, cu
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from iesnode.errors import CallbackError, NackReceived
+from iesnode.model.subscriber import SubscriberQuery
 from iesnode.settings import NodeRole
 from iesnode.usecases.p2p.buyer import BuyerTrade, Found
 from iesnode.usecases.p2p.contract_read import read_contract
@@ -222,3 +225,60 @@ async def test_curtailment_reaches_the_buyer_as_an_unsolicited_on_update() -> No
     assert contract["commitments"][0]["curtailment"][0]["curtailedQuantity"]["unitQuantity"] == 2
     records = read_records(heard[0].message)
     assert records[0].status_seller_discom is TradeStatus.CURTAILED_OUTAGE
+
+
+def quick_retries(w: World) -> None:
+    """The buyer retries its ledger write after 0.3 s, twice."""
+    w.buyer.config = w.buyer.config.model_copy(update={"ledger_retry_delays": (0.3, 0.3)})
+
+
+async def test_buyer_ledger_write_is_retried_until_its_provider_is_back() -> None:
+    """The buyer DISCOM's ledger unreachable at first: retried, written once, no error left."""
+    hung_up = asyncio.Event()
+
+    async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hung_up.set()
+        writer.close()
+
+    down = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    async with down, world() as w:
+        quick_retries(w)
+        directory = w.cluster.net.directory
+        [listed] = await directory.find(SubscriberQuery(subscriber_id="HESCOM-KA"))
+        port = down.sockets[0].getsockname()[1]
+        directory.put(listed.model_copy(update={"url": f"http://127.0.0.1:{port}"}))
+        buying = asyncio.create_task(buy(w, "TEST_METER_B1", {at(10): 10_000}))
+        await asyncio.wait_for(hung_up.wait(), 15)
+        directory.put(listed)
+        trade = await buying
+        buyer_side = await w.lps["HESCOM-KA"].ledger.get(reader="HESCOM-KA")
+    assert trade.ledger_error is None
+    assert [r.record_id for r in trade.ledger_records] == [r.record_id for r in buyer_side]
+    assert len(buyer_side) == 1
+
+
+async def test_buyer_ledger_write_gives_up_after_its_retries() -> None:
+    """The buyer DISCOM's ledger down throughout: three attempts, then ledger_error."""
+    async with world() as w:
+        quick_retries(w)
+        await w.node("HESCOM-KA").aclose()
+        with capture_logs() as logs:
+            trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
+    retries = [e for e in logs if e["event"] == "buyer_ledger_write_unreachable"]
+    assert [e["attempt"] for e in retries] == [1, 2, 3]
+    assert trade.ledger_error is not None
+    assert trade.ledger_records == []
+
+
+async def test_buyer_ledger_refusal_is_not_retried() -> None:
+    """A ledger provider's refusal (another DISCOM answers) is final: one attempt."""
+    async with world() as w:
+        quick_retries(w)
+        directory = w.cluster.net.directory
+        [bescom] = await directory.find(SubscriberQuery(subscriber_id="BESCOM-KA"))
+        [hescom] = await directory.find(SubscriberQuery(subscriber_id="HESCOM-KA"))
+        directory.put(hescom.model_copy(update={"url": bescom.url}))
+        with capture_logs() as logs:
+            trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
+    assert trade.ledger_error is not None
+    assert not [e for e in logs if e["event"] == "buyer_ledger_write_unreachable"]

@@ -6,12 +6,15 @@ contract at ``select`` (its consumer as ``buyerPlatform`` with meter and sanctio
 the seller and the seller DISCOM's ledger provider from the offer, its own DISCOM's
 ledger provider), takes the seller's quote through ``init``, ``confirm``\\ s, and then does
 its own **blocking ledger write**: a ``confirm`` of the confirmed contract to the buyer
-DISCOM's ledger provider. Afterwards it can ask the seller platform and its own ledger for
+DISCOM's ledger provider, retried (``ledger_retry_delays``) while that provider cannot be
+reached or answers 5xx; the write is idempotent by client reference, so a retry after a lost
+answer records nothing twice. Afterwards it can ask the seller platform and its own ledger for
 the trade's status, and it hears curtailments as unsolicited ``on_update``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from iesnode.errors import BusinessError, ClientError
+from iesnode.errors import (
+    BusinessError,
+    CallbackTimeout,
+    ClientError,
+    NackReceived,
+    TransportError,
+)
 from iesnode.protocol.actions import canonical
 from iesnode.protocol.duration import parse_duration
 from iesnode.protocol.roles.bap import Callback, Peer
@@ -58,7 +67,7 @@ class BuyerTrade:
     seller_records: list[TradeRecord]
     ledger_records: list[TradeRecord] = field(default_factory=list)
     ledger_error: str | None = None
-    """Why the buyer DISCOM's ledger refused the write, if it did."""
+    """Why the buyer DISCOM's ledger write failed, if it did (after its retries)."""
 
 
 class BuyerPlatform:
@@ -165,21 +174,35 @@ class BuyerPlatform:
         return trade
 
     async def _write_ledger(self, trade: BuyerTrade, contract: Mapping[str, Any]) -> None:
+        """The buyer DISCOM's ledger write, retried while its provider is unreachable."""
+        txn = trade.transaction_id
+        for attempt, delay in enumerate((0.0, *self.config.ledger_retry_delays), start=1):
+            await asyncio.sleep(delay)
+            try:
+                trade.ledger_records = await self._ledger_confirm(trade, contract)
+                trade.ledger_error = None
+                return
+            except (ClientError, BusinessError) as exc:
+                trade.ledger_error = str(exc)
+                if not _transient(exc):
+                    break
+                log.warning("buyer_ledger_write_unreachable", transaction=txn, attempt=attempt)
+        log.warning("buyer_ledger_write_failed", transaction=txn)
+
+    async def _ledger_confirm(
+        self, trade: BuyerTrade, contract: Mapping[str, Any]
+    ) -> list[TradeRecord]:
         node = self._bound()
         lp = trade.contract.buyer.discom_id
-        try:
-            answer = await bap_client(node).confirm(
-                await peer(node, lp),
-                {"contract": dict(contract)},
-                transaction_id=trade.transaction_id,
-                ttl=self.config.ledger_ttl,
-            )
-            if answer.sender != lp:
-                raise ClientError(f"{answer.sender} answered for ledger {lp}")
-            trade.ledger_records = read_records(answer.message)
-        except (ClientError, BusinessError) as exc:
-            trade.ledger_error = str(exc)
-            log.warning("buyer_ledger_write_failed", transaction=trade.transaction_id)
+        answer = await bap_client(node).confirm(
+            await peer(node, lp),
+            {"contract": dict(contract)},
+            transaction_id=trade.transaction_id,
+            ttl=self.config.ledger_ttl,
+        )
+        if answer.sender != lp:
+            raise ClientError(f"{answer.sender} answered for ledger {lp}")
+        return read_records(answer.message)
 
     async def status(self, trade: BuyerTrade) -> Callback:
         """The seller platform's view of the trade (allocations and flows once settled)."""
@@ -220,6 +243,13 @@ class BuyerPlatform:
         if self._node is None:
             raise RuntimeError("start the buyer platform first")
         return self._node
+
+
+def _transient(exc: Exception) -> bool:
+    """Worth retrying: unreachable, no answer in time, or a 5xx NACK (never a refusal)."""
+    if isinstance(exc, NackReceived):
+        return exc.status >= 500
+    return isinstance(exc, TransportError | CallbackTimeout)
 
 
 def _same_order(asked: TradeContract, callback: Callback) -> TradeContract:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -120,6 +120,10 @@ class BuyerPlatformConfig(_Table):
     request_ttl: float = Field(15.0, gt=0)
     """ttl of select/init/confirm (the seller's ledger write happens inside confirm's)."""
     ledger_ttl: float = Field(10.0, gt=0)
+    ledger_retry_delays: tuple[Annotated[float, Field(ge=0)], ...] = (1.0, 4.0, 15.0)
+    """Seconds before each retry of the buyer DISCOM's ledger write when its provider could
+    not be reached, did not answer in time or answered 5xx (the write is idempotent by client
+    reference); a refusal is never retried."""
 
 
 class LedgerProviderConfig(_Table):
