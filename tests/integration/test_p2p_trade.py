@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from iesnode.errors import CallbackError, NackReceived
-from iesnode.model.subscriber import SubscriberQuery
+from iesnode.model.subscriber import Subscriber, SubscriberQuery
 from iesnode.settings import NodeRole
 from iesnode.usecases.p2p.buyer import BuyerTrade, Found
 from iesnode.usecases.p2p.contract_read import read_contract
@@ -232,25 +232,39 @@ def quick_retries(w: World) -> None:
     w.buyer.config = w.buyer.config.model_copy(update={"ledger_retry_delays": (0.3, 0.3)})
 
 
-async def test_buyer_ledger_write_is_retried_until_its_provider_is_back() -> None:
-    """The buyer DISCOM's ledger unreachable at first: retried, written once, no error left."""
-    hung_up = asyncio.Event()
+class HangUp:
+    """A TCP server in the buyer DISCOM ledger's place that closes every connection."""
 
-    async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        hung_up.set()
+    def __init__(self) -> None:
+        self.connections = 0
+        self.called = asyncio.Event()
+
+    async def __call__(self, _: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.called.set()
         writer.close()
 
-    down = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    async with down, world() as w:
+
+async def ledger_hangs_up(w: World, hang_up: HangUp) -> tuple[asyncio.Server, Subscriber]:
+    """List ``hang_up``'s server as HESCOM-KA's ledger; return it and the real listing."""
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    [listed] = await w.cluster.net.directory.find(SubscriberQuery(subscriber_id="HESCOM-KA"))
+    port = server.sockets[0].getsockname()[1]
+    w.cluster.net.directory.put(listed.model_copy(update={"url": f"http://127.0.0.1:{port}"}))
+    return server, listed
+
+
+async def test_buyer_ledger_write_is_retried_until_its_provider_is_back() -> None:
+    """The buyer DISCOM's ledger unreachable at first: retried, written once, no error left."""
+    async with world() as w:
         quick_retries(w)
-        directory = w.cluster.net.directory
-        [listed] = await directory.find(SubscriberQuery(subscriber_id="HESCOM-KA"))
-        port = down.sockets[0].getsockname()[1]
-        directory.put(listed.model_copy(update={"url": f"http://127.0.0.1:{port}"}))
-        buying = asyncio.create_task(buy(w, "TEST_METER_B1", {at(10): 10_000}))
-        await asyncio.wait_for(hung_up.wait(), 15)
-        directory.put(listed)
-        trade = await buying
+        hang_up = HangUp()
+        server, listed = await ledger_hangs_up(w, hang_up)
+        async with server:
+            buying = asyncio.create_task(buy(w, "TEST_METER_B1", {at(10): 10_000}))
+            await asyncio.wait_for(hang_up.called.wait(), 15)
+            w.cluster.net.directory.put(listed)
+            trade = await buying
         buyer_side = await w.lps["HESCOM-KA"].ledger.get(reader="HESCOM-KA")
     assert trade.ledger_error is None
     assert [r.record_id for r in trade.ledger_records] == [r.record_id for r in buyer_side]
@@ -258,12 +272,14 @@ async def test_buyer_ledger_write_is_retried_until_its_provider_is_back() -> Non
 
 
 async def test_buyer_ledger_write_gives_up_after_its_retries() -> None:
-    """The buyer DISCOM's ledger down throughout: three attempts, then ledger_error."""
+    """The buyer DISCOM's ledger unreachable throughout: three attempts, then ledger_error."""
     async with world() as w:
         quick_retries(w)
-        await w.node("HESCOM-KA").aclose()
-        with capture_logs() as logs:
-            trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
+        hang_up = HangUp()
+        server, _ = await ledger_hangs_up(w, hang_up)
+        async with server:
+            with capture_logs() as logs:
+                trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
     retries = [e for e in logs if e["event"] == "buyer_ledger_write_unreachable"]
     assert [e["attempt"] for e in retries] == [1, 2, 3]
     assert trade.ledger_error is not None
