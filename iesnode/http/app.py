@@ -98,6 +98,18 @@ async def nack_middleware(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPNotFound:
         missing = UnknownAction("CTX_UNKNOWN_ACTION", f"no endpoint {request.path}", path="$path")
         return _nack(node, request, missing)
+    except web.HTTPMethodNotAllowed as exc:
+        where = f"no endpoint {request.method} {request.path}"
+        response = _nack(node, request, UnknownAction("CTX_UNKNOWN_ACTION", where, path="$path"))
+        response.set_status(405)
+        response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        limit = node.settings.security.max_body_bytes
+        too_large = PayloadTooLarge(
+            "SCH_PAYLOAD_TOO_LARGE", f"body is over the limit of {limit} bytes", path="$"
+        )
+        return _nack(node, request, too_large)
     except web.HTTPException:
         raise
     except Exception:

@@ -44,10 +44,13 @@ _ALGORITHM = "ed25519"
 _CANONICAL = re.compile(
     r'Signature keyId="([^|"\s]+)\|([^|"\s]+)\|ed25519",algorithm="ed25519",'
     r'created="(\d{1,12})",expires="(\d{1,12})",headers="\(created\) \(expires\) digest",'
-    r'signature="([A-Za-z0-9+/]+=*)"'
+    r'signature="([A-Za-z0-9+/]+=*)"',
+    re.ASCII,
 )
 """The exact layout BECKN-006 shows and nearly every peer sends: parsed in one match."""
 _PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]*))\s*(?:,|$)')
+_SECONDS = re.compile(r"\d{1,15}", re.ASCII)
+"""Unix seconds: ASCII digits, few enough that a lifetime in ms fits 64 bits (replay TTLs)."""
 
 
 def digest(body: bytes) -> str:
@@ -191,12 +194,13 @@ def parse_authorization(
         raise _malformed(
             f"headers must be {signed_headers!r}, got {headers!r}", header_name, gateway
         )
-    try:
-        created, expires = int(fields["created"]), int(fields["expires"])
-    except ValueError:
+    if not (_SECONDS.fullmatch(fields["created"]) and _SECONDS.fullmatch(fields["expires"])):
         raise _malformed(
-            "created and expires must be integer Unix seconds", header_name, gateway
-        ) from None
+            "created and expires must be integer Unix seconds (at most 15 digits)",
+            header_name,
+            gateway,
+        )
+    created, expires = int(fields["created"]), int(fields["expires"])
     return SignatureHeader(
         subscriber_id, key_id, _ALGORITHM, created, expires, headers, fields["signature"]
     )

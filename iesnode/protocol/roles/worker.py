@@ -186,9 +186,12 @@ class JobWorker:
         return headers
 
     async def _attempt(self, job: DeliverJob, body: bytes) -> None:
-        reply = await self._transport.post(
-            job.url, body, self._headers(job, body), self._policy.timeout
-        )
+        try:
+            reply = await self._transport.post(
+                job.url, body, self._headers(job, body), self._policy.timeout
+            )
+        except ValueError as exc:  # the HTTP client refuses the URL itself (user:pw@host ...)
+            raise _Permanent(f"unusable callback URL: {exc}") from exc
         if reply.status == 429 or reply.status >= 500:
             raise TransportError(job.url, f"HTTP {reply.status}", status=reply.status)
         if reply.status >= 300:
