@@ -52,6 +52,7 @@ __all__ = [
     "TransportError",
     "UnknownAction",
     "UnsupportedMediaType",
+    "UnusableUrl",
 ]
 
 
@@ -175,6 +176,18 @@ class TransportError(ClientError):
         self.url = url
         self.reason = reason
         self.status = status
+
+
+class UnusableUrl(ClientError):
+    """The HTTP client refuses the peer's URL itself (credentials in it, a bad host ...).
+
+    Unlike a :class:`TransportError`, trying again cannot help.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: unusable URL: {reason}")
+        self.url = url
+        self.reason = reason
 
 
 class NackReceived(ClientError):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from iesnode.errors import TransportError
+from iesnode.errors import TransportError, UnusableUrl
 from iesnode.interfaces import Reply
 
 __all__ = ["AiohttpTransport"]
@@ -66,6 +66,8 @@ class AiohttpTransport:
             raise TransportError(url, f"no answer within {timeout:g}s") from exc
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
             raise TransportError(url, f"{type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:  # aiohttp refuses the URL itself (user:pw@host with our auth)
+            raise UnusableUrl(url, str(exc)) from exc
 
     async def aclose(self) -> None:
         """Close the pooled connections."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from iesnode.errors import TransportError
+from iesnode.errors import TransportError, UnusableUrl
 from iesnode.interfaces import Clock, Outbox, OutboxEntry, Transport
 from iesnode.protocol.acks import read_ack
 from iesnode.protocol.jobs import DeliverJob, FanoutJob, HandleJob, decode_job, encode_job
@@ -190,8 +190,8 @@ class JobWorker:
             reply = await self._transport.post(
                 job.url, body, self._headers(job, body), self._policy.timeout
             )
-        except ValueError as exc:  # the HTTP client refuses the URL itself (user:pw@host ...)
-            raise _Permanent(f"unusable callback URL: {exc}") from exc
+        except UnusableUrl as exc:  # the HTTP client refuses the URL itself (user:pw@host ...)
+            raise _Permanent(f"unusable callback URL: {exc.reason}") from exc
         if reply.status == 429 or reply.status >= 500:
             raise TransportError(job.url, f"HTTP {reply.status}", status=reply.status)
         if reply.status >= 300:
