@@ -4,7 +4,7 @@
 on an event loop of its own, so plain ``def`` tests (and hypothesis ``@given`` tests) drive
 them with ``run_until_complete``. It holds the keys we sign with: a BAP key for requests to
 the BPP node, a BPP key for callbacks to the BAP node, a registry key for ``/on_subscribe``.
-Every exchange runs under structlog's ``capture_logs`` and, when ACKed, waits until the
+Every exchange runs under ``tests.log_capture.all_logs`` and, when ACKed, waits until the
 node has settled what it owes, so a handler or job failing after the ACK is seen too.
 
 """
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-from structlog.testing import capture_logs
 from yarl import URL
 
 from iesnode.model.envelope import Dialect, Envelope, utc_timestamp
@@ -35,6 +34,7 @@ from iesnode.protocol.signing import Signer, digest
 from iesnode.settings import NodeRole
 from iesnode.testing import LocalNetwork, generate_signing_key
 from tests.integration.helpers import Answer, CallbackSink, enrol_key, new_id, signed_headers
+from tests.log_capture import all_logs
 
 __all__ = ["BAP_ID", "BPP_ID", "TEMPLATES", "Live", "Sent"]
 
@@ -157,7 +157,7 @@ class Live:
                 return Answer(resp.status, resp.headers, await resp.read())
 
         owed = self.bpp.backlog.size + self.bap.backlog.size
-        with capture_logs() as logs:
+        with all_logs() as logs:
             answer = self.run(request())
             settled = self.run(self._settled(owed)) if answer.status == 200 else True
         return Sent(answer, logs, settled)

@@ -34,7 +34,6 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from structlog.testing import capture_logs
 
 from iesnode.errors import NackReceived
 from iesnode.model.envelope import Dialect, Envelope
@@ -58,6 +57,7 @@ from tests.integration.p2p_bad_inputs import (
     mutations,
     send,
 )
+from tests.log_capture import all_logs
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
@@ -70,7 +70,7 @@ Logs = list[MutableMapping[str, Any]]
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def running() -> AsyncIterator[tuple[Bench, Logs]]:
     """The roles after one valid trade, and every structlog event they log."""
-    with capture_logs() as logs:
+    with all_logs() as logs:
         async with bench() as started:
             yield started, logs
 

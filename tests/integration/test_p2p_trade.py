@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from iesnode.errors import CallbackError, NackReceived
 from iesnode.model.subscriber import Subscriber, SubscriberQuery
@@ -23,6 +22,7 @@ from iesnode.usecases.p2p.offers import Filters
 from iesnode.usecases.p2p.peers import bap_client
 from iesnode.usecases.p2p.scenario import at
 from tests.integration.p2p_world import World, world
+from tests.log_capture import all_logs
 
 
 async def offer(w: World) -> Found:
@@ -278,7 +278,7 @@ async def test_buyer_ledger_write_gives_up_after_its_retries() -> None:
         hang_up = HangUp()
         server, _ = await ledger_hangs_up(w, hang_up)
         async with server:
-            with capture_logs() as logs:
+            with all_logs() as logs:
                 trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
     retries = [e for e in logs if e["event"] == "buyer_ledger_write_unreachable"]
     assert [e["attempt"] for e in retries] == [1, 2, 3]
@@ -294,7 +294,7 @@ async def test_buyer_ledger_refusal_is_not_retried() -> None:
         [bescom] = await directory.find(SubscriberQuery(subscriber_id="BESCOM-KA"))
         [hescom] = await directory.find(SubscriberQuery(subscriber_id="HESCOM-KA"))
         directory.put(hescom.model_copy(update={"url": bescom.url}))
-        with capture_logs() as logs:
+        with all_logs() as logs:
             trade = await buy(w, "TEST_METER_B1", {at(10): 10_000})
     assert trade.ledger_error is not None
     assert not [e for e in logs if e["event"] == "buyer_ledger_write_unreachable"]
