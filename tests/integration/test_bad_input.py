@@ -419,6 +419,14 @@ async def test_impossible_timestamp(rig: Rig) -> None:
     await rig.assert_still_serving()
 
 
+async def test_request_addressed_to_another_provider(rig: Rig) -> None:
+    """A select naming another BPP (replayable there): 400 CTX_INVALID_FIELD at bppId."""
+    body = encode(rig.select(bppId="bpp.someone-else.test"))
+    reply = await rig.send(body, rig.headers(body))
+    rig.nack(reply, 400, "CTX_INVALID_FIELD", "context.bppId")
+    await rig.assert_still_serving()
+
+
 async def test_stale_message(rig: Rig) -> None:
     """timestamp + ttl in the past: 400 CTX_TTL_EXPIRED at context.ttl."""
     stale = datetime.fromtimestamp(time.time() - 120, UTC).isoformat().replace("+00:00", "Z")

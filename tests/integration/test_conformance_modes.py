@@ -89,7 +89,8 @@ async def test_static_mode_passes_against_a_target_given_our_keys() -> None:
 
 
 async def test_target_key_is_looked_up_in_the_targets_registry(tmp_path: Path) -> None:
-    """--target-registry-url: callbacks verify with the key the target's registry lists."""
+    """--target-registry-url: callbacks verify with the key the target's registry lists; named
+    as someone else, the target refuses requests addressed to that other id."""
     admin = SigningKey.generate()
     registry = await start_registry(
         load_registry_settings(
@@ -148,6 +149,6 @@ async def test_target_key_is_looked_up_in_the_targets_registry(tmp_path: Path) -
     finally:
         await registry.aclose()
     assert failures([(r.check.id, r.outcome, r.message) for r in good.results]) == {}
-    signature = next(r for r in bad.results if r.check.id == "bpp.flow.discover.signature")
-    assert signature.outcome is Outcome.FAIL
-    assert "not the target 'bpp.unlisted.example'" in signature.message
+    ack = next(r for r in bad.results if r.check.id == "bpp.flow.discover.ack")
+    assert ack.outcome is Outcome.FAIL
+    assert "CTX_INVALID_FIELD addressed to 'bpp.unlisted.example'" in ack.message

@@ -7,9 +7,9 @@ follow). Requests for which this provider has no handler are therefore NACKed.
 
 from __future__ import annotations
 
-from iesnode.errors import BusinessError
+from iesnode.errors import BusinessError, RequestRejected
 from iesnode.interfaces import Clock, Outbox
-from iesnode.model.envelope import Envelope
+from iesnode.model.envelope import Dialect, Envelope
 from iesnode.protocol.acks import ack_body
 from iesnode.protocol.actions import is_callback
 from iesnode.protocol.inbound import Exchange
@@ -74,6 +74,22 @@ class Router:
             and (envelope.context.bpp_id is None or not self._provider)
         )
 
+    def _check_addressee(self, envelope: Envelope) -> None:
+        """A request naming another provider in ``bppId`` is not ours to answer.
+
+        Without this a request validly signed for one BPP could be replayed, within its
+        signature's lifetime, to another (the replay guard is per node).
+        """
+        ctx = envelope.context
+        if ctx.bpp_id is not None and ctx.bpp_id != self._signer.subscriber_id:
+            field_name = "bppId" if ctx.dialect is Dialect.V2 else "bpp_id"
+            raise RequestRejected(
+                "CTX_INVALID_FIELD",
+                f"addressed to {ctx.bpp_id!r}, not to this provider "
+                f"({self._signer.subscriber_id!r})",
+                path=f"context.{field_name}",
+            )
+
     async def accept(self, ex: Exchange, envelope: Envelope) -> bytes:
         """Record what we owe for ``envelope``; return the counter-signed ACK body."""
         sender = ex.sender.subscriber_id if ex.sender else ""
@@ -94,6 +110,7 @@ class Router:
                     path="context.action",
                     legacy_code="40001",
                 )
+            self._check_addressee(envelope)
             reply_to = ex.gateway.url if ex.gateway else None
             job = self._bpp.handle_job(envelope, ex.body, sender, reply_to)
             await self._record(encode_job(job))
