@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from iesnode.clock import FrozenClock
 from iesnode.usecases.p2p import TradeDetail, TradeInput
+from iesnode.usecases.p2p.ledger import TradeLedger
+from iesnode.usecases.p2p.ledger_memory import MemoryLedger
+from iesnode.usecases.p2p.ledger_sqlite import SqliteLedger
 
 DELIVERY = datetime(2026, 4, 26, 4, 30, tzinfo=UTC)
 BUYER_PLATFORM = "buyerapp.example.com"
@@ -36,3 +43,21 @@ def make_trade(**overrides: Any) -> TradeInput:
     }
     fields.update(overrides)
     return TradeInput(**fields)
+
+
+LEDGER_KINDS = ("memory", "sqlite")
+
+
+@asynccontextmanager
+async def open_ledger(kind: str, directory: Path) -> AsyncIterator[TradeLedger]:
+    """A fresh ledger of ``kind`` (SQLite in ``directory``), clocked an hour before delivery."""
+    clock = FrozenClock(DELIVERY.timestamp() - 3600)
+    impl: TradeLedger
+    if kind == "memory":
+        impl = MemoryLedger(clock=clock)
+    else:
+        impl = await SqliteLedger.open(directory / "ledger.db", clock=clock)
+    try:
+        yield impl
+    finally:
+        await impl.aclose()

@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from iesnode.clock import FrozenClock
 from iesnode.usecases.p2p import (
     LEDGER_BAD_INPUT,
     LEDGER_CONFLICT,
     LEDGER_NOT_A_PARTY,
     LEDGER_UNKNOWN_TRADE,
     LedgerError,
-    MemoryLedger,
     MetricType,
-    SqliteLedger,
     TradeDetail,
     TradeLedger,
     TradeStatus,
@@ -28,28 +25,22 @@ from tests.unit.p2p_trades import (
     BUYER_DISCOM,
     BUYER_PLATFORM,
     DELIVERY,
+    LEDGER_KINDS,
     SELLER_DISCOM,
     SELLER_PLATFORM,
     make_trade,
+    open_ledger,
 )
 
 PUSHED = ValidationMetric(MetricType.ACTUAL_PUSHED, 7_500)
 PULLED = ValidationMetric(MetricType.ACTUAL_PULLED, 9_000)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=LEDGER_KINDS)
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TradeLedger]:
     """Each ledger implementation, fresh per test, on a frozen clock."""
-    clock = FrozenClock(DELIVERY.timestamp() - 3600)
-    impl: TradeLedger
-    if request.param == "memory":
-        impl = MemoryLedger(clock=clock)
-    else:
-        impl = await SqliteLedger.open(tmp_path / "ledger.db", clock=clock)
-    try:
+    async with open_ledger(request.param, tmp_path) as impl:
         yield impl
-    finally:
-        await impl.aclose()
 
 
 async def test_put_stores_a_confirmed_first_version(ledger: TradeLedger) -> None:

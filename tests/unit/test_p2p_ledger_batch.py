@@ -11,19 +11,23 @@ from typing import Any
 
 import pytest
 
-from iesnode.clock import FrozenClock
 from iesnode.usecases.p2p import (
     LEDGER_BAD_INPUT,
     LEDGER_CONFLICT,
     LEDGER_NOT_A_PARTY,
     LedgerError,
-    MemoryLedger,
     SqliteLedger,
     TradeDetail,
     TradeInput,
     TradeLedger,
 )
-from tests.unit.p2p_trades import BUYER_PLATFORM, DELIVERY, SELLER_PLATFORM, make_trade
+from tests.unit.p2p_trades import (
+    BUYER_PLATFORM,
+    LEDGER_KINDS,
+    SELLER_PLATFORM,
+    make_trade,
+    open_ledger,
+)
 
 
 def items(*numbers: int, **overrides: Any) -> list[TradeInput]:
@@ -34,19 +38,11 @@ def items(*numbers: int, **overrides: Any) -> list[TradeInput]:
     ]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=LEDGER_KINDS)
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TradeLedger]:
     """Each ledger implementation, fresh per test, on a frozen clock."""
-    clock = FrozenClock(DELIVERY.timestamp() - 3600)
-    impl: TradeLedger
-    if request.param == "memory":
-        impl = MemoryLedger(clock=clock)
-    else:
-        impl = await SqliteLedger.open(tmp_path / "ledger.db", clock=clock)
-    try:
+    async with open_ledger(request.param, tmp_path) as impl:
         yield impl
-    finally:
-        await impl.aclose()
 
 
 async def stored_items(ledger: TradeLedger) -> list[str]:

@@ -8,21 +8,9 @@ from typing import Any
 import pytest
 import rfc8785
 from hypothesis import given
-from hypothesis import strategies as st
 
 from iesnode.policy.canonical import canonical_json
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=24,
-)
+from tests.json_values import JSON_VALUES
 
 _BIG = 2**53 - 1
 
@@ -44,7 +32,7 @@ def _reference(value: Any) -> bytes:
     return re.sub(rb'"BIG:(-?[0-9]+)"', rb"\1", rfc8785.dumps(mark(value)))
 
 
-@given(json_values)
+@given(JSON_VALUES)
 def test_canonical_form_is_the_rfc8785_form(value: Any) -> None:
     """Any JSON value (unicode keys and strings, floats, big integers) canonicalises as RFC 8785."""
     try:

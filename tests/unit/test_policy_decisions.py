@@ -19,21 +19,10 @@ from iesnode.policy import (
     input_digest,
 )
 from iesnode.storage.records import MemoryRecordStore
+from tests.json_values import JSON_VALUES
 
 NOW = 1_767_225_600.0
 VIOLATION = Violation("gate-closure", "Gate closure", "now is late", "intent.md#gate-closure")
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=20,
-)
 
 
 def _reversed_keys(value: Any) -> Any:
@@ -58,7 +47,7 @@ def _decision(at: float = NOW, **overrides: Any) -> Decision:
     return Decision.new(**fields)
 
 
-@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=6))
 def test_digest_is_independent_of_key_order(value: dict[str, Any]) -> None:
     """Reordering keys at any depth leaves the input digest unchanged."""
     assert input_digest(value) == input_digest(_reversed_keys(value))

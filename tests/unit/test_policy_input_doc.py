@@ -6,22 +6,10 @@ from collections import OrderedDict
 from typing import Any
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from regopy import Input, Interpreter  # type: ignore[import-untyped]
 
 from iesnode.policy.input_doc import input_document
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=24,
-)
+from tests.json_values import JSON_VALUES
 
 _INTERPRETER = Interpreter()
 _INTERPRETER.add_module(
@@ -38,7 +26,7 @@ def _seen(document: Any) -> str:
 
 
 @settings(max_examples=200)
-@given(json_values)
+@given(JSON_VALUES)
 def test_document_is_the_one_regopy_builds(value: Any) -> None:
     """For any JSON value the query reads the same input as from regopy's own Input."""
     assert _seen(input_document({"v": value})) == _seen(Input({"v": value}))

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import structlog
-
 from iesnode.clock import SystemClock
 from iesnode.interfaces import Clock
 from iesnode.usecases.p2p.ledger import Side, TradeInput, TradeRecord
@@ -29,6 +27,7 @@ from iesnode.usecases.p2p.ledger_rules import (
     batch_items,
     decide_put,
     decide_record,
+    logged_write,
     put_each,
 )
 from iesnode.usecases.p2p.ledger_types import (
@@ -38,8 +37,6 @@ from iesnode.usecases.p2p.ledger_types import (
 )
 
 __all__ = ["MemoryLedger"]
-
-log = structlog.get_logger(__name__)
 
 
 class MemoryLedger:
@@ -55,9 +52,7 @@ class MemoryLedger:
     async def put(self, trade: TradeInput, *, writer: str) -> TradeRecord:
         """See :meth:`TradeLedger.put <iesnode.usecases.p2p.ledger.TradeLedger.put>`."""
         record, written = self._put(trade, writer, self._now())
-        if written:
-            _log_write(record, writer)
-        return record
+        return logged_write(record, written, writer)
 
     async def put_many(self, trades: Sequence[TradeInput], *, writer: str) -> list[TradeRecord]:
         """See :meth:`TradeLedger.put_many <iesnode.usecases.p2p.ledger.TradeLedger.put_many>`.
@@ -73,10 +68,7 @@ class MemoryLedger:
             del self._rows[mark[0] :]
             self._latest, self._refs = mark[1], mark[2]
             raise
-        for record, written in results:
-            if written:
-                _log_write(record, writer)
-        return [record for record, _ in results]
+        return [logged_write(record, written, writer) for record, written in results]
 
     async def record(
         self,
@@ -93,9 +85,7 @@ class MemoryLedger:
         outcome = decide_record(current, writer=writer, metrics=metrics, status=status, side=side)
         if not outcome.write:
             return outcome.record
-        record = self._append(outcome, writer)
-        _log_write(record, writer)
-        return record
+        return logged_write(self._append(outcome, writer), True, writer)
 
     async def get(
         self,
@@ -162,14 +152,3 @@ class MemoryLedger:
         self._rows.append(row)
         self._latest[sealed.key] = row.seq
         return sealed
-
-
-def _log_write(record: TradeRecord, writer: str) -> None:
-    """Log a stored version (never the parties' meters or customers)."""
-    log.info(
-        "ledger_write",
-        transaction_id=record.transaction_id,
-        order_item_id=record.order_item_id,
-        version=record.version,
-        writer=writer,
-    )

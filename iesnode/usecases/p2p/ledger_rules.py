@@ -30,6 +30,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+import structlog
+
 from iesnode.usecases.p2p.ledger import Side, TradeInput, TradeRecord
 from iesnode.usecases.p2p.ledger_types import (
     LEDGER_CONFLICT,
@@ -51,8 +53,11 @@ __all__ = [
     "batch_items",
     "decide_put",
     "decide_record",
+    "logged_write",
     "put_each",
 ]
+
+log = structlog.get_logger(__name__)
 
 CLOSED_STATUSES = frozenset(
     {
@@ -262,3 +267,16 @@ def _merge(
         seen.add(metric.metric_type)
         merged[metric.metric_type] = metric
     return tuple(sorted(merged.values(), key=lambda metric: _METRIC_ORDER[metric.metric_type]))
+
+
+def logged_write(record: TradeRecord, written: bool, writer: str) -> TradeRecord:
+    """Log a committed write (never the parties' meters or customers); return ``record``."""
+    if written:
+        log.info(
+            "ledger_write",
+            transaction_id=record.transaction_id,
+            order_item_id=record.order_item_id,
+            version=record.version,
+            writer=writer,
+        )
+    return record

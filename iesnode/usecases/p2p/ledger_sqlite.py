@@ -39,7 +39,7 @@ from iesnode.clock import SystemClock
 from iesnode.interfaces import Clock
 from iesnode.storage.sqlite_thread import SqliteThread, transaction
 from iesnode.usecases.p2p.ledger import Side, TradeInput, TradeRecord
-from iesnode.usecases.p2p.ledger_rules import ReadFilter, batch_items
+from iesnode.usecases.p2p.ledger_rules import ReadFilter, batch_items, logged_write
 from iesnode.usecases.p2p.ledger_sqlite_ops import (
     put_trade,
     put_trades,
@@ -80,7 +80,7 @@ class SqliteLedger:
         """See :meth:`TradeLedger.put <iesnode.usecases.p2p.ledger.TradeLedger.put>`."""
         now = datetime.fromtimestamp(self._clock.now(), UTC)
         record, written = await self._db.run(transaction, put_trade, trade, writer, now)
-        return _logged(record, written, writer)
+        return logged_write(record, written, writer)
 
     async def put_many(self, trades: Sequence[TradeInput], *, writer: str) -> list[TradeRecord]:
         """See :meth:`TradeLedger.put_many <iesnode.usecases.p2p.ledger.TradeLedger.put_many>`.
@@ -91,7 +91,7 @@ class SqliteLedger:
         batch = batch_items(trades)
         now = datetime.fromtimestamp(self._clock.now(), UTC)
         results = await self._db.run(transaction, put_trades, batch, writer, now)
-        return [_logged(record, written, writer) for record, written in results]
+        return [logged_write(record, written, writer) for record, written in results]
 
     async def record(
         self,
@@ -107,7 +107,7 @@ class SqliteLedger:
         key = (transaction_id, order_item_id)
         args = (key, writer, tuple(metrics), status, side)
         record, written = await self._db.run(transaction, record_trade, *args)
-        return _logged(record, written, writer)
+        return logged_write(record, written, writer)
 
     async def get(
         self,
@@ -131,16 +131,3 @@ class SqliteLedger:
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; closing twice is harmless."""
         await self._db.aclose()
-
-
-def _logged(record: TradeRecord, written: bool, writer: str) -> TradeRecord:
-    """Log a committed write (never the parties' meters or customers)."""
-    if written:
-        log.info(
-            "ledger_write",
-            transaction_id=record.transaction_id,
-            order_item_id=record.order_item_id,
-            version=record.version,
-            writer=writer,
-        )
-    return record
